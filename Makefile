@@ -1,0 +1,36 @@
+# Two promises on a fresh clone: `make serve` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SHARED ?= ../shared
+LABELS := $(SHARED)/corpus/labels
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup test lint model serve bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Rebuild the shipped model from the labelled data, deterministically (seed 0).
+model: setup
+	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
+		--out models/default --name default --seed 0 --cv 5
+
+serve: setup
+	$(BIN)/tagger tag $(SHARED)/corpus/seed_papers.jsonl --model models/default | head -n 5
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

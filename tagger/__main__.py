@@ -1,0 +1,5 @@
+"""Allow ``python -m tagger``."""
+
+from tagger.cli import main
+
+raise SystemExit(main())

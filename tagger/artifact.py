@@ -1,0 +1,192 @@
+"""Model artifacts: a directory with the fitted pipeline (joblib), ``manifest.json`` and
+``MODEL_CARD.md``.
+
+Joblib files are pickles, and unpickling executes code. So a model is only ever unpickled after
+the manifest's SHA-256 of every file has been checked, from a directory the operator chose.
+Writes are atomic: the model is built in a temporary sibling directory and renamed into place,
+so a crash never leaves a half-written model under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from tagger.tagging import Tagger
+from tagger.taxonomy import Taxonomy, TaxonomyError
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+CARD_FILE = "MODEL_CARD.md"
+REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+MODEL_ENV = "TAGGER_MODEL"
+
+
+class ModelError(Exception):
+    """A model directory that cannot be used; the message names the offending file."""
+
+
+def default_model_dir() -> Path:
+    """``$TAGGER_MODEL`` if set, else ``models/current`` (a published model), else the shipped
+    ``models/default``."""
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV])
+    current = REPO_MODELS / "current"
+    return current if current.exists() else REPO_MODELS / "default"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("tagger", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "scipy",
+                    "joblib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
+    """Write ``tagger`` to ``out_dir`` atomically and return the directory.
+
+    ``manifest`` holds the training facts (data, metrics, design); this function adds format
+    version, taxonomy, thresholds, library versions, a model version and file checksums.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; a model directory is for reading
+        joblib.dump(
+            {"pipeline": tagger.pipeline, "thresholds": np.asarray(tagger.thresholds)},
+            staging / MODEL_FILE,
+            compress=3,
+        )
+        model_hash = sha256_file(staging / MODEL_FILE)
+        full = {
+            "format_version": FORMAT_VERSION,
+            "name": manifest.get("name", out_dir.name),
+            "model_version": manifest.get("model_version")
+            or f"{datetime.now(UTC):%Y.%m.%d}-{model_hash[:8]}",
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "library_versions": library_versions(),
+            "taxonomy": {**tagger.taxonomy.to_dict(),
+                         "fingerprint": tagger.taxonomy.fingerprint()},
+            "thresholds": {
+                theme: round(float(t), 4)
+                for theme, t in zip(tagger.taxonomy.ids, tagger.thresholds, strict=True)
+            },
+            **{k: v for k, v in manifest.items() if k not in ("name", "model_version")},
+        }
+        from training.model_card import render_model_card
+
+        (staging / CARD_FILE).write_text(render_model_card(full), encoding="utf-8")
+        full["files"] = {
+            name: sha256_file(staging / name) for name in sorted((MODEL_FILE, CARD_FILE))
+        }
+        (staging / MANIFEST_FILE).write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    tagger.manifest = full
+    return out_dir
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    """Rename the finished ``staging`` directory to ``out_dir``, replacing an older model."""
+    if out_dir.is_symlink() or out_dir.is_file():
+        raise ModelError(f"{out_dir}: exists and is not a model directory")
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rename(out_dir, retired / "model")
+    os.rename(staging, out_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def read_manifest(model_dir: str | Path) -> dict:
+    """The manifest of a model directory, validated but without checking file contents."""
+    model_dir = Path(model_dir)
+    path = model_dir / MANIFEST_FILE
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: no such model directory")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: unreadable manifest ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{path}: not a JSON object")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: unknown format version {manifest.get('format_version')!r} "
+            f"(this tagger reads version {FORMAT_VERSION})"
+        )
+    if not isinstance(manifest.get("files"), dict) or MODEL_FILE not in manifest["files"]:
+        raise ModelError(f"{path}: no checksums recorded for the model files")
+    return manifest
+
+
+def verify_model_dir(model_dir: str | Path) -> dict:
+    """Check every file against the manifest's SHA-256; return the manifest or raise
+    :class:`ModelError` naming the first missing or altered file."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir)
+    for name, expected in sorted(manifest["files"].items()):
+        if Path(name).name != name:
+            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad file name {name!r}")
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelError(f"{path}: missing")
+        if sha256_file(path) != expected:
+            raise ModelError(f"{path}: checksum mismatch (file altered or corrupt)")
+    return manifest
+
+
+def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = None) -> Tagger:
+    """Load and verify a model directory (default: :func:`default_model_dir`).
+
+    ``taxonomy``, when given, must have the same theme ids as the model's; otherwise the
+    model's own recorded taxonomy is used.
+    """
+    model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+    manifest = verify_model_dir(model_dir)
+    try:
+        own_taxonomy = Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir))
+    except TaxonomyError as error:
+        raise ModelError(f"{model_dir / MANIFEST_FILE}: {error}") from None
+    if taxonomy is not None and taxonomy.fingerprint() != own_taxonomy.fingerprint():
+        raise ModelError(
+            f"{model_dir / MANIFEST_FILE}: the model was trained with taxonomy "
+            f"{own_taxonomy.name!r} whose themes differ from {taxonomy.name!r}"
+        )
+    try:
+        payload = joblib.load(model_dir / MODEL_FILE)
+        pipeline, thresholds = payload["pipeline"], np.asarray(payload["thresholds"])
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
+        raise ModelError(f"{model_dir / MODEL_FILE}: cannot load ({error})") from None
+    if thresholds.shape != (len(own_taxonomy),):
+        raise ModelError(f"{model_dir / MODEL_FILE}: thresholds do not match the taxonomy")
+    return Tagger(own_taxonomy, pipeline, thresholds, manifest)

@@ -1,0 +1,50 @@
+"""The ``tagger`` command line. Each subcommand lives in its own module exposing
+``register(subparsers)``; handlers are thin: parse, call the library, format, exit status.
+
+Exit status: 0 everything done, 3 some records skipped (the good ones were still written),
+2 usage error, 1 nothing could be done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tagger import __version__
+from tagger.cli import evaluate, info, tag, themes, train
+from tagger.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError
+
+SUBCOMMANDS = [tag, train, evaluate, themes, info]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tagger", description="Tag research-paper abstracts with themes."
+    )
+    parser.add_argument("--version", action="version", version=f"tagger {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: 2 for usage errors, 0 for --help
+        return int(exit_.code or 0)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except CommandError as error:
+        print(f"tagger {args.command}: error: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        print(f"tagger {args.command}: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return EXIT_FAILURE

@@ -1,0 +1,49 @@
+"""``tagger evaluate``: score a model against labelled files."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tagger.cli.common import (
+    CommandError,
+    SkipReporter,
+    add_model_argument,
+    exit_status,
+    load_model_or_fail,
+)
+from tagger.corpus import CorpusError, read_documents
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="measure a model on labelled abstracts")
+    parser.add_argument("--data", action="append", required=True, metavar="FILE",
+                        help="labelled JSON Lines or CSV; repeatable")
+    add_model_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from training.evaluate import evaluate_tagger, format_report
+
+    tagger = load_model_or_fail(args.model)
+    reporter = SkipReporter()
+    documents = []
+    for path in args.data:
+        try:
+            documents += list(read_documents(path, on_error=reporter, labelled=True))
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+    if not documents:
+        raise CommandError("no usable labelled records")
+    try:
+        report = evaluate_tagger(tagger, documents)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    print(f"evaluated {len(documents)}, skipped {reporter.skipped}", file=sys.stderr)
+    return exit_status(len(documents), reporter.skipped)

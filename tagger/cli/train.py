@@ -1,0 +1,63 @@
+"""``tagger train``: fit a model on labelled files and write a model directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tagger.artifact import save_model, sha256_file
+from tagger.cli.common import EXIT_USAGE, CommandError, SkipReporter, exit_status
+from tagger.corpus import CorpusError, read_documents
+from tagger.taxonomy import TaxonomyError, load_taxonomy
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a model on labelled abstracts")
+    parser.add_argument("--data", action="append", required=True, metavar="FILE",
+                        help="labelled JSON Lines or CSV (id, title, abstract, tags); repeatable")
+    parser.add_argument("--taxonomy", metavar="FILE", help="taxonomy TOML (default: packaged)")
+    parser.add_argument("--out", metavar="DIR", default="model",
+                        help="model directory to write (default: ./model)")
+    parser.add_argument("--cv", type=int, default=5, metavar="K",
+                        help="cross-validation folds for thresholds and metrics (default 5; "
+                        "0 skips)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    parser.add_argument("--name", default=None, help="model name (default: the --out folder)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from training.fit import train_tagger
+
+    if args.cv == 1 or args.cv < 0:
+        raise CommandError("--cv must be 0 (no cross-validation) or at least 2", EXIT_USAGE)
+    try:
+        taxonomy = load_taxonomy(args.taxonomy)
+    except TaxonomyError as error:
+        raise CommandError(str(error)) from None
+    reporter = SkipReporter()
+    documents, sources = [], []
+    for path in args.data:
+        try:
+            docs = list(read_documents(path, on_error=reporter, labelled=True))
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+        documents += docs
+        sources.append({"file": Path(path).name, "records": len(docs),
+                        "sha256": sha256_file(Path(path)) if path != "-" else None})
+    if len(documents) < max(args.cv, 2):
+        raise CommandError(f"only {len(documents)} usable training records")
+    print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
+    try:
+        tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    out = Path(args.out)
+    save_model(tagger, out, {"name": args.name or out.resolve().name,
+                             "training_data": sources, **facts})
+    metrics = facts.get("cv_metrics")
+    if metrics:
+        print(f"cross-validated micro-F1 {metrics['micro_f1']:.3f}, "
+              f"macro-F1 {metrics['macro_f1']:.3f}", file=sys.stderr)
+    print(f"wrote {out} (trained {len(documents)}, skipped {reporter.skipped})", file=sys.stderr)
+    return exit_status(len(documents), reporter.skipped)

@@ -1,0 +1,271 @@
+"""Corpus readers: stream :class:`Document` records out of JSON Lines, CSV and plain-text files.
+
+Readers are lazy generators, so a file of any size is read in constant memory. A bad record
+never stops a read: it is handed to ``on_error`` as a :class:`RecordError` (printed by the CLI
+as ``FILE:LINE: reason``) and the reader goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+STDIN = "-"
+FORMATS = ("jsonl", "csv", "text")
+
+# A plain-text line this long (in words) is an abstract; shorter lines are titles or headers.
+_ABSTRACT_MIN_WORDS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One paper. ``tags`` is None for unlabelled records, a tuple (maybe empty) otherwise."""
+
+    id: str
+    abstract: str
+    title: str = ""
+    tags: tuple[str, ...] | None = None
+    source: str = ""
+    line: int = 0
+
+    @property
+    def text(self) -> str:
+        """What the model reads: the title (when there is one) and the abstract."""
+        return f"{self.title}.\n{self.abstract}" if self.title else self.abstract
+
+
+@dataclass(frozen=True, slots=True)
+class RecordError:
+    """A record that could not be read; ``str()`` gives the ``FILE:LINE: reason`` message."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+class CorpusError(Exception):
+    """The input as a whole cannot be read (missing file, unknown format)."""
+
+
+ErrorHandler = Callable[[RecordError], None]
+
+
+def _raise(error: RecordError) -> None:
+    raise CorpusError(str(error))
+
+
+def detect_format(path: str) -> str:
+    """Format from the file name (``.jsonl``/``.ndjson``/``.json``, ``.csv``, ``.txt``/``.md``,
+    each optionally ``.gz``); stdin is JSON Lines."""
+    if path == STDIN:
+        return "jsonl"
+    name = path.lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith((".csv", ".tsv")):
+        return "csv"
+    if name.endswith((".txt", ".md", ".text")):
+        return "text"
+    raise CorpusError(
+        f"{path}: cannot tell the format from the file name; use .jsonl, .csv or .txt "
+        "(optionally .gz)"
+    )
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open a path (``-`` for stdin) for reading bytes, transparently un-gzipping ``.gz``."""
+    if path == STDIN:
+        return sys.stdin.buffer
+    try:
+        if path.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot open: {error.strerror}") from None
+
+
+def _make_document(
+    fields: dict, source: str, line: int, labelled: bool
+) -> Document | RecordError:
+    """Validate one record's fields; the single place that decides what a good record is."""
+    abstract = fields.get("abstract")
+    if abstract is None:
+        return RecordError(source, line, "no 'abstract' field")
+    if not isinstance(abstract, str):
+        return RecordError(source, line, "'abstract' must be a string")
+    if not abstract.strip():
+        return RecordError(source, line, "empty abstract")
+    if "\x00" in abstract:
+        return RecordError(source, line, "abstract contains a NUL byte")
+    title = fields.get("title") or ""
+    if not isinstance(title, str):
+        return RecordError(source, line, "'title' must be a string")
+    raw_id = fields.get("id")
+    if raw_id is None or raw_id == "":
+        doc_id = str(line)
+    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
+        doc_id = str(raw_id)
+    else:
+        return RecordError(source, line, "'id' must be a string or an integer")
+    tags: tuple[str, ...] | None = None
+    if labelled:
+        raw_tags = fields.get("tags")
+        if isinstance(raw_tags, str):  # CSV: "a;b"
+            raw_tags = [t for t in (s.strip() for s in raw_tags.split(";")) if t]
+        if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+            return RecordError(source, line, "'tags' must be a list of theme ids")
+        tags = tuple(dict.fromkeys(raw_tags))
+    return Document(
+        id=doc_id,
+        abstract=abstract.strip(),
+        title=" ".join(title.split()),
+        tags=tags,
+        source=source,
+        line=line,
+    )
+
+
+def _decode(raw: bytes, source: str, line: int) -> str | RecordError:
+    try:
+        return raw.decode("utf-8-sig" if line == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        return RecordError(source, line, f"not valid UTF-8 (byte {error.start})")
+
+
+def _read_jsonl(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+    for line_number, raw in enumerate(stream, start=1):
+        text = _decode(raw, source, line_number)
+        if isinstance(text, RecordError):
+            yield text
+            continue
+        if not text.strip():
+            continue
+        try:
+            fields = json.loads(text)
+        except json.JSONDecodeError as error:
+            yield RecordError(source, line_number, f"not valid JSON ({error.msg})")
+            continue
+        except RecursionError:
+            yield RecordError(source, line_number, "JSON nested too deeply")
+            continue
+        if not isinstance(fields, dict):
+            yield RecordError(source, line_number, "expected a JSON object")
+            continue
+        yield _make_document(fields, source, line_number, labelled)
+
+
+def _read_csv(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+    text_stream = io.TextIOWrapper(
+        stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    delimiter = "\t" if source.lower().removesuffix(".gz").endswith(".tsv") else ","
+    reader = csv.reader(text_stream, delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except StopIteration:
+        return
+    except csv.Error as error:
+        yield RecordError(source, 1, f"unreadable CSV header ({error})")
+        return
+    if "abstract" not in header:
+        yield RecordError(source, 1, "CSV header has no 'abstract' column")
+        return
+    while True:
+        start_line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield RecordError(source, start_line, f"unreadable CSV row ({error})")
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            yield RecordError(
+                source, start_line, f"expected {len(header)} CSV fields, found {len(row)}"
+            )
+            continue
+        if any("\udc80" <= ch <= "\udcff" for cell in row for ch in cell):
+            yield RecordError(source, start_line, "not valid UTF-8")
+            continue
+        fields = {name: value for name, value in zip(header, row, strict=True)}
+        yield _make_document(fields, source, start_line, labelled)
+
+
+def _read_text(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+    """The seed page's format: a title line, then an abstract line, repeated.
+
+    Stray header lines (``# Papers``, ``Title``, dates, rules) are tolerated: a short line counts
+    as a title only when an abstract line follows it; any other short line is skipped.
+    """
+    pending_title: tuple[int, str] | None = None
+    for line_number, raw in enumerate(stream, start=1):
+        text = _decode(raw, source, line_number)
+        if isinstance(text, RecordError):
+            yield text
+            pending_title = None
+            continue
+        text = text.strip()
+        if not text or text.startswith("#") or set(text) <= set("-=*_|: "):
+            continue
+        if len(text.split()) >= _ABSTRACT_MIN_WORDS:
+            title_line, title = pending_title if pending_title else (line_number, "")
+            pending_title = None
+            fields = {"title": title, "abstract": text}
+            yield _make_document(fields, source, title_line, labelled=False)
+        else:
+            pending_title = (line_number, text)
+    if pending_title is not None:
+        yield RecordError(source, pending_title[0], "title line with no abstract after it")
+
+
+_READERS = {"jsonl": _read_jsonl, "csv": _read_csv, "text": _read_text}
+
+
+def read_documents(
+    path: str | Path,
+    on_error: ErrorHandler | None = None,
+    fmt: str | None = None,
+    labelled: bool = False,
+) -> Iterator[Document]:
+    """Stream the documents of one file (``-`` is JSON Lines on stdin).
+
+    ``labelled=True`` also requires a ``tags`` list on every record (training data).
+    Bad records go to ``on_error``; without a handler the first one raises :class:`CorpusError`.
+    """
+    source = str(path)
+    handler = on_error or _raise
+    fmt = fmt or detect_format(source)
+    if fmt not in _READERS:
+        raise CorpusError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if labelled and fmt == "text":
+        raise CorpusError(f"{source}: the plain-text format carries no tags; use JSON Lines or CSV")
+    stream = open_binary(source)
+    try:
+        for item in _READERS[fmt](stream, source, labelled):
+            if isinstance(item, RecordError):
+                handler(item)
+            else:
+                yield item
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def read_corpus(
+    paths: Iterable[str | Path], on_error: ErrorHandler | None = None, labelled: bool = False
+) -> Iterator[Document]:
+    """Stream the documents of several files in order."""
+    for path in paths:
+        yield from read_documents(path, on_error=on_error, labelled=labelled)

@@ -1,0 +1,1 @@
+"""Offline training: fitting, cross-validation, threshold tuning, evaluation and weak labels."""
