@@ -72,6 +72,8 @@ class Taxonomy:
             raw_themes = data["themes"]
         except (KeyError, TypeError):
             raise TaxonomyError(f"{source}: no [[themes]] entries") from None
+        if not isinstance(raw_themes, list):
+            raise TaxonomyError(f"{source}: 'themes' must be an array of [[themes]] tables")
         themes = []
         seen: set[str] = set()
         for position, raw in enumerate(raw_themes, start=1):

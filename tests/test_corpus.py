@@ -1,0 +1,281 @@
+"""Corpus readers on real files: good records come through, bad ones are reported as exact
+``FILE:LINE: reason`` messages and skipped, and every other record is still read."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagger.corpus import CorpusError, RecordError, detect_format, read_corpus, read_documents
+
+ABSTRACT = ("We study forecasting of seasonal sensor data with a state space model and show "
+            "that a Kalman filter recovers the latent state on three benchmark data sets.")
+# The plain-text format tells titles from abstracts by length: an abstract has 40+ words.
+LONG_ABSTRACT = " ".join([ABSTRACT] * 3)
+
+
+def read_all(path: Path | str, **kwargs) -> tuple[list, list[str]]:
+    """Documents and the ``str()`` of every reported error, in order."""
+    errors: list[RecordError] = []
+    documents = list(read_documents(path, on_error=errors.append, **kwargs))
+    return documents, [str(error) for error in errors]
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+# --- JSON Lines -------------------------------------------------------------------------------
+
+def test_jsonl_good_records_keep_order_fields_and_default_ids(tmp_path):
+    path = write_lines(tmp_path / "papers.jsonl", [
+        json.dumps({"id": "p1", "title": "  A  spaced\ttitle ", "abstract": f"  {ABSTRACT} "}),
+        "",  # blank lines are skipped but still count for line numbers
+        json.dumps({"abstract": ABSTRACT}),
+        json.dumps({"id": 42, "abstract": ABSTRACT}),
+        json.dumps({"id": "", "title": None, "abstract": ABSTRACT}),
+    ])
+    documents, errors = read_all(path)
+    assert errors == []
+    assert [doc.id for doc in documents] == ["p1", "3", "42", "5"]
+    assert [doc.line for doc in documents] == [1, 3, 4, 5]
+    first = documents[0]
+    assert first.title == "A spaced title"
+    assert first.abstract == ABSTRACT
+    assert first.text == f"A spaced title.\n{ABSTRACT}"
+    assert documents[1].text == ABSTRACT  # no title: the abstract alone
+    assert first.tags is None and first.source == str(path)
+
+
+def test_jsonl_bad_lines_are_reported_exactly_and_skipped(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join([
+        json.dumps({"id": "ok-1", "abstract": ABSTRACT}).encode(),          # 1
+        b'{"id": "broken", "abstract": ',                                   # 2
+        json.dumps({"id": "no-abstract", "title": "T"}).encode(),           # 3
+        json.dumps({"id": "empty", "abstract": "   "}).encode(),            # 4
+        json.dumps(["a", "list"]).encode(),                                 # 5
+        b'{"id": "latin1", "abstract": "caf\xe9 au lait"}',                 # 6
+        json.dumps({"id": 1.5, "abstract": ABSTRACT}).encode(),             # 7
+        json.dumps({"abstract": 17}).encode(),                              # 8
+        json.dumps({"abstract": ABSTRACT, "title": ["x"]}).encode(),        # 9
+        json.dumps({"abstract": "a\x00b"}).encode(),                        # 10
+        json.dumps({"id": "ok-2", "abstract": ABSTRACT}).encode(),          # 11
+    ]) + b"\n")
+    documents, errors = read_all(path)
+    assert [doc.id for doc in documents] == ["ok-1", "ok-2"]
+    assert errors == [
+        f"{path}:2: not valid JSON (Expecting value)",
+        f"{path}:3: no 'abstract' field",
+        f"{path}:4: empty abstract",
+        f"{path}:5: expected a JSON object",
+        f"{path}:6: not valid UTF-8 (byte 33)",
+        f"{path}:7: 'id' must be a string or an integer",
+        f"{path}:8: 'abstract' must be a string",
+        f"{path}:9: 'title' must be a string",
+        f"{path}:10: abstract contains a NUL byte",
+    ]
+
+
+def test_jsonl_utf8_bom_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "windows.jsonl"
+    body = "\r\n".join(json.dumps({"id": f"w{i}", "abstract": ABSTRACT}) for i in range(2))
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode() + b"\r\n")
+    documents, errors = read_all(path)
+    assert errors == []
+    assert [doc.id for doc in documents] == ["w0", "w1"]
+
+
+def test_deeply_nested_json_is_a_record_error_not_a_crash(tmp_path):
+    path = write_lines(tmp_path / "deep.jsonl", [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"id": "after", "abstract": ABSTRACT}),
+    ])
+    documents, errors = read_all(path)
+    assert [doc.id for doc in documents] == ["after"]
+    assert len(errors) == 1 and errors[0].startswith(f"{path}:1: ")
+
+
+def test_without_a_handler_the_first_bad_record_raises(tmp_path):
+    path = write_lines(tmp_path / "bad.jsonl", [json.dumps({"abstract": ABSTRACT}), "{"])
+    reader = read_documents(path)
+    assert next(reader).id == "1"
+    with pytest.raises(CorpusError, match=r"bad\.jsonl:2: not valid JSON"):
+        next(reader)
+
+
+def test_labelled_records_need_a_tag_list(tmp_path):
+    path = write_lines(tmp_path / "labels.jsonl", [
+        json.dumps({"id": "a", "abstract": ABSTRACT, "tags": ["time-series", "time-series"]}),
+        json.dumps({"id": "b", "abstract": ABSTRACT}),
+        json.dumps({"id": "c", "abstract": ABSTRACT, "tags": "time-series"}),
+        json.dumps({"id": "d", "abstract": ABSTRACT, "tags": []}),
+    ])
+    documents, errors = read_all(path, labelled=True)
+    assert [(doc.id, doc.tags) for doc in documents] == [
+        ("a", ("time-series",)), ("c", ("time-series",)), ("d", ()),
+    ]
+    assert errors == [f"{path}:2: 'tags' must be a list of theme ids"]
+
+
+def test_stdin_is_json_lines(monkeypatch):
+    data = "\n".join(json.dumps({"abstract": ABSTRACT, "title": f"T{i}"}) for i in range(3))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
+    documents, errors = read_all("-")
+    assert errors == []
+    assert [(doc.id, doc.title, doc.source) for doc in documents] == [
+        ("1", "T0", "-"), ("2", "T1", "-"), ("3", "T2", "-"),
+    ]
+
+
+def test_gzip_files_are_read_transparently(tmp_path):
+    path = tmp_path / "papers.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "gz", "abstract": ABSTRACT}) + "\n{oops\n")
+    documents, errors = read_all(path)
+    assert [doc.id for doc in documents] == ["gz"]
+    assert errors == [f"{path}:2: not valid JSON (Expecting property name enclosed in double "
+                      "quotes)"]
+
+    csv_path = tmp_path / "papers.csv.gz"
+    with gzip.open(csv_path, "wt", encoding="utf-8", newline="") as handle:
+        handle.write(f'id,abstract\r\ncsv-gz,"{ABSTRACT}"\r\n')
+    documents, errors = read_all(csv_path)
+    assert [doc.id for doc in documents] == ["csv-gz"] and errors == []
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def test_csv_good_rows_including_quoted_newlines(tmp_path):
+    path = tmp_path / "papers.csv"
+    path.write_text(
+        "ID,Title,Abstract,tags\n"
+        f'c1,First,"{ABSTRACT}",time-series; state-space-models\n'
+        f',"Two\nline title","multi\nline\nabstract",\n'
+        "\n"
+        f'c3,,"{ABSTRACT}",\n',
+        encoding="utf-8",
+    )
+    documents, errors = read_all(path)
+    assert errors == []
+    assert [(doc.id, doc.line) for doc in documents] == [("c1", 2), ("3", 3), ("c3", 8)]
+    assert documents[1].title == "Two line title"
+    assert documents[1].abstract == "multi\nline\nabstract"
+
+    labelled, errors = read_all(path, labelled=True)
+    assert errors == []
+    assert labelled[0].tags == ("time-series", "state-space-models")
+    assert labelled[1].tags == ()
+
+
+def test_csv_bad_rows_are_reported_exactly(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(
+        b"id,title,abstract\n"
+        + f'ok1,T,"{ABSTRACT}"\n'.encode()
+        + b"short,row\n"
+        + b"extra,field,here,again\n"
+        + b"empty,T,\n"
+        + b'bad-utf8,T,"caf\xe9"\n'
+        + f'ok2,T,"{ABSTRACT}"\n'.encode()
+    )
+    documents, errors = read_all(path)
+    assert [doc.id for doc in documents] == ["ok1", "ok2"]
+    assert errors == [
+        f"{path}:3: expected 3 CSV fields, found 2",
+        f"{path}:4: expected 3 CSV fields, found 4",
+        f"{path}:5: empty abstract",
+        f"{path}:6: not valid UTF-8",
+    ]
+
+
+def test_csv_without_abstract_column_is_one_error(tmp_path):
+    path = write_lines(tmp_path / "noabstract.csv", ["id,title,summary", f'1,T,"{ABSTRACT}"'])
+    documents, errors = read_all(path)
+    assert documents == []
+    assert errors == [f"{path}:1: CSV header has no 'abstract' column"]
+
+
+def test_empty_files_give_nothing_and_no_errors(tmp_path):
+    for name in ("empty.jsonl", "empty.csv", "empty.txt"):
+        (tmp_path / name).write_bytes(b"")
+        assert read_all(tmp_path / name) == ([], [])
+
+
+# --- plain text (the seed page) ---------------------------------------------------------------
+
+def test_text_format_pairs_titles_with_abstracts_and_tolerates_headers(tmp_path):
+    path = write_lines(tmp_path / "seed_page.txt", [
+        "# Seed papers",                 # 1 markdown header
+        "Papers for the reading group",  # 2 stray header line (short, no abstract follows)
+        "Updated 2024-05-01",            # 3 another stray line: replaces 2 as pending title
+        "",                              # 4
+        "-----",                         # 5 rule
+        "Kalman filters for forecasting",  # 6 title
+        LONG_ABSTRACT,                   # 7 abstract
+        "",                              # 8
+        LONG_ABSTRACT,                   # 9 abstract without a title
+        "A dangling title",              # 10 title with nothing after it
+    ])
+    documents, errors = read_all(path)
+    assert [(doc.id, doc.line, doc.title) for doc in documents] == [
+        ("6", 6, "Kalman filters for forecasting"),
+        ("9", 9, ""),
+    ]
+    assert documents[0].abstract == LONG_ABSTRACT
+    assert errors == [f"{path}:10: title line with no abstract after it"]
+
+
+def test_text_format_reports_invalid_utf8_and_carries_on(tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_bytes(b"Title one\n" + b"caf\xe9 " * 50 + b"\n"
+                     + b"Title two\n" + LONG_ABSTRACT.encode() + b"\n")
+    documents, errors = read_all(path)
+    assert [(doc.id, doc.title) for doc in documents] == [("3", "Title two")]
+    assert errors == [f"{path}:2: not valid UTF-8 (byte 3)"]
+
+
+def test_text_format_cannot_be_training_data(tmp_path):
+    path = write_lines(tmp_path / "page.txt", ["T", LONG_ABSTRACT])
+    with pytest.raises(CorpusError, match="plain-text format carries no tags"):
+        list(read_documents(path, labelled=True))
+
+
+# --- formats and several files ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("a.jsonl", "jsonl"), ("a.ndjson", "jsonl"), ("A.JSON.GZ", "jsonl"), ("-", "jsonl"),
+    ("a.csv", "csv"), ("a.tsv.gz", "csv"), ("a.txt", "text"), ("a.md", "text"),
+])
+def test_detect_format(name, fmt):
+    assert detect_format(name) == fmt
+
+
+def test_unknown_extension_and_missing_file_are_corpus_errors(tmp_path):
+    with pytest.raises(CorpusError, match=r"papers\.xml: cannot tell the format"):
+        list(read_documents(tmp_path / "papers.xml"))
+    with pytest.raises(CorpusError, match=r"missing\.jsonl: cannot open"):
+        list(read_documents(tmp_path / "missing.jsonl"))
+    with pytest.raises(CorpusError, match="unknown format"):
+        list(read_documents(tmp_path / "x.jsonl", fmt="parquet"))
+
+
+def test_tsv_uses_tabs(tmp_path):
+    path = write_lines(tmp_path / "papers.tsv", ["id\tabstract", f"t1\t{ABSTRACT}"])
+    documents, errors = read_all(path)
+    assert errors == [] and [doc.id for doc in documents] == ["t1"]
+
+
+def test_read_corpus_streams_files_in_order(tmp_path):
+    first = write_lines(tmp_path / "a.jsonl", [json.dumps({"id": "a", "abstract": ABSTRACT})])
+    second = write_lines(tmp_path / "b.csv", ["id,abstract", f'b,"{ABSTRACT}"'])
+    errors: list[RecordError] = []
+    documents = list(read_corpus([first, second], on_error=errors.append))
+    assert [(doc.id, doc.source) for doc in documents] == [("a", str(first)), ("b", str(second))]
+    assert errors == []
