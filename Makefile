@@ -7,7 +7,7 @@ LABELS := $(SHARED)/corpus/labels
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup test lint model serve bench clean
+.PHONY: setup system-deps test lint model serve bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,7 +17,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-test: setup
+# Debian packages pip cannot provide (chromium for the demo-page test); best effort, never fails.
+system-deps:
+	bash scripts/install_system_deps.sh
+
+test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
