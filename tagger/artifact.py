@@ -9,7 +9,9 @@ so a crash never leaves a half-written model under the final name.
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import io
 import json
 import os
 import platform
@@ -73,7 +75,7 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     """
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=_work_prefix(out_dir, "tmp"), dir=out_dir.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a model directory is for reading
         joblib.dump(
@@ -109,7 +111,44 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     tagger.manifest = full
+    remove_stale_work_dirs(out_dir)
     return out_dir
+
+
+def _work_prefix(out_dir: Path, kind: str) -> str:
+    """Name prefix of the hidden sibling directories a save works in: ``.NAME.tmp-PID-`` for
+    staging, ``.NAME.old-PID-`` for a replaced model. The PID tells a later save whether the
+    directory belongs to a process that is still running or was left behind by a killed one."""
+    return f".{out_dir.name}.{kind}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_work_dirs(out_dir: str | Path) -> list[Path]:
+    """Delete the staging/retired siblings of ``out_dir`` whose process is gone (a training
+    killed by SIGKILL or a power cut cannot clean up after itself); return what was removed.
+    Directories of live processes, including this one, are left alone."""
+    out_dir = Path(out_dir).resolve()
+    removed = []
+    for kind in ("tmp", "old"):
+        prefix = f".{out_dir.name}.{kind}-"
+        for entry in out_dir.parent.glob(f"{glob.escape(prefix)}*"):
+            pid_text = entry.name[len(prefix):].split("-", 1)[0]
+            pid = int(pid_text) if pid_text.isdigit() else None
+            if pid is not None and (pid == os.getpid() or _process_alive(pid)):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -119,7 +158,7 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
     if not out_dir.exists():
         os.rename(staging, out_dir)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    retired = Path(tempfile.mkdtemp(prefix=_work_prefix(out_dir, "old"), dir=out_dir.parent))
     os.rename(out_dir, retired / "model")
     os.rename(staging, out_dir)
     shutil.rmtree(retired, ignore_errors=True)
@@ -151,17 +190,28 @@ def read_manifest(model_dir: str | Path) -> dict:
 
 def verify_model_dir(model_dir: str | Path) -> dict:
     """Check every file against the manifest's SHA-256; return the manifest or raise
-    :class:`ModelError` naming the first missing or altered file."""
+    :class:`ModelError` naming the first missing, altered or unexpected file.
+
+    A model directory holds exactly ``manifest.json`` and the files it lists. An extra file is
+    refused too: nothing loads it today, but a directory that differs from what training wrote
+    has been tampered with or mixed up, and an operator should look before it is served.
+    """
     model_dir = Path(model_dir)
     manifest = read_manifest(model_dir)
     for name, expected in sorted(manifest["files"].items()):
-        if Path(name).name != name:
+        if Path(name).name != name or name in (".", "..", MANIFEST_FILE):
             raise ModelError(f"{model_dir / MANIFEST_FILE}: bad file name {name!r}")
+        if not isinstance(expected, str):
+            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad checksum for {name!r}")
         path = model_dir / name
         if not path.is_file():
             raise ModelError(f"{path}: missing")
         if sha256_file(path) != expected:
             raise ModelError(f"{path}: checksum mismatch (file altered or corrupt)")
+    allowed = {MANIFEST_FILE, *manifest["files"]}
+    extra = sorted(entry.name for entry in model_dir.iterdir() if entry.name not in allowed)
+    if extra:
+        raise ModelError(f"{model_dir / extra[0]}: unexpected file, not listed in the manifest")
     return manifest
 
 
@@ -171,19 +221,34 @@ def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = 
     ``taxonomy``, when given, must have the same theme ids as the model's; otherwise the
     model's own recorded taxonomy is used.
     """
+    # Resolve once: a ``models/current`` symlink swapped by ``tagger publish`` mid-load must not
+    # mix one model's manifest with another's weights.
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+    model_dir = model_dir.resolve() if model_dir.exists() else model_dir
     manifest = verify_model_dir(model_dir)
     try:
         own_taxonomy = Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir))
     except TaxonomyError as error:
         raise ModelError(f"{model_dir / MANIFEST_FILE}: {error}") from None
+    recorded = manifest["taxonomy"].get("fingerprint")
+    if recorded is not None and recorded != own_taxonomy.fingerprint():
+        raise ModelError(f"{model_dir / MANIFEST_FILE}: taxonomy fingerprint does not match "
+                         "its themes (manifest edited?)")
     if taxonomy is not None and taxonomy.fingerprint() != own_taxonomy.fingerprint():
         raise ModelError(
             f"{model_dir / MANIFEST_FILE}: the model was trained with taxonomy "
             f"{own_taxonomy.name!r} whose themes differ from {taxonomy.name!r}"
         )
+    # Unpickle the very bytes that were hashed, so the file cannot change in between.
+    model_path = model_dir / MODEL_FILE
     try:
-        payload = joblib.load(model_dir / MODEL_FILE)
+        data = model_path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"{model_path}: cannot read ({error.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != manifest["files"][MODEL_FILE]:
+        raise ModelError(f"{model_path}: checksum mismatch (file altered or corrupt)")
+    try:
+        payload = joblib.load(io.BytesIO(data))
         pipeline, thresholds = payload["pipeline"], np.asarray(payload["thresholds"])
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
         raise ModelError(f"{model_dir / MODEL_FILE}: cannot load ({error})") from None
