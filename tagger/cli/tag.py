@@ -1,73 +1,97 @@
-"""``tagger tag``: tag files of abstracts, one JSON line per record, in input order."""
+"""``tagger tag``: tag files of abstracts in input order, streaming, in parallel, resumably.
+
+A thin layer over :mod:`tagger.bulk`: parse and check the flags, run, print the summary
+``tagged N, skipped M`` as the last stderr line, and map the counts to the exit status.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator
-from itertools import islice
 
 from tagger.artifact import ModelError
+from tagger.bulk.formats import FORMATS
+from tagger.bulk.resume import ResumeError
+from tagger.bulk.runner import DEFAULT_BATCH_SIZE, ENGINES, BulkJob, default_jobs, run_bulk
 from tagger.cli.common import (
-    EXIT_FAILURE,
+    EXIT_USAGE,
     CommandError,
-    SkipReporter,
     add_model_argument,
     exit_status,
-    load_model_or_fail,
+    resolved_model_dir,
 )
-from tagger.corpus import STDIN, CorpusError, Document, read_documents
-from tagger.output import AtomicOutput
-
-DEFAULT_BATCH_SIZE = 512
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("tag", help="tag abstracts from files or stdin")
+    parser = subparsers.add_parser(
+        "tag", help="tag abstracts from files or stdin",
+        description="Tag abstracts, one output record per input record, in input order.")
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="JSON Lines, CSV or plain-text files, optionally .gz; - or nothing "
-                        "for JSON Lines on stdin")
+                        help="JSON Lines, CSV or plain-text files, optionally .gz, or globs "
+                        "(quoted: 'data/*.jsonl.gz'); - or nothing for JSON Lines on stdin")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write here (atomically) instead of stdout")
+                        help="write here (atomically, unless --resume) instead of stdout")
     add_model_argument(parser)
     parser.add_argument("--explain", action="store_true",
-                        help="add the words and phrases that drove each tag")
+                        help="add the words and phrases that drove each tag (JSON Lines only)")
     parser.add_argument("--all-scores", action="store_true",
                         help="add every theme's score")
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="jsonl",
+                        help="output format: jsonl (default) or csv (id, tags, scores; "
+                        "tags and scores joined by ';')")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help=f"worker processes (default: all cores, {default_jobs()} here)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                        help=f"records scored together (default {DEFAULT_BATCH_SIZE})")
+                        help=f"records per batch sent to a worker (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local process pool (default) or a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --engine dask: an existing cluster's scheduler, e.g. "
+                        "tcp://10.0.0.5:8786 (default: start a local cluster of --jobs workers)")
+    parser.add_argument("--resume", action="store_true",
+                        help="append to an existing -o file, skipping the records already in it")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar or progress lines (skipped records are still "
+                        "reported)")
     parser.set_defaults(handler=run)
 
 
-def _documents(inputs: list[str], reporter: SkipReporter) -> Iterator[Document]:
-    for path in inputs:
-        try:
-            yield from read_documents(path, on_error=reporter)
-        except CorpusError as error:
-            reporter.skipped += 1
-            print(error, file=reporter.stream, flush=True)
-
-
-def _batches(documents: Iterator[Document], size: int) -> Iterator[list[Document]]:
-    while batch := list(islice(documents, size)):
-        yield batch
+def _check(args) -> None:
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1", status=EXIT_USAGE)
+    if args.jobs is not None and args.jobs < 1:
+        raise CommandError("--jobs must be at least 1", status=EXIT_USAGE)
+    if args.resume and args.output in (None, "-"):
+        raise CommandError("--resume needs an output file (-o FILE)", status=EXIT_USAGE)
+    if args.scheduler and args.engine != "dask":
+        raise CommandError("--scheduler needs --engine dask", status=EXIT_USAGE)
+    if args.explain and args.fmt == "csv":
+        raise CommandError("--explain needs --format jsonl", status=EXIT_USAGE)
 
 
 def run(args) -> int:
-    if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1", status=2)
+    _check(args)
+    job = BulkJob(
+        inputs=list(args.inputs),
+        model_dir=resolved_model_dir(args.model),
+        output=args.output,
+        fmt=args.fmt,
+        explain=args.explain,
+        all_scores=args.all_scores,
+        batch_size=args.batch_size,
+        jobs=args.jobs or default_jobs(),
+        engine=args.engine,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        quiet=args.quiet,
+    )
     try:
-        tagger = load_model_or_fail(args.model)
+        summary = run_bulk(job)
     except ModelError as error:
         raise CommandError(str(error)) from None
-    reporter = SkipReporter()
-    tagged = 0
-    with AtomicOutput(args.output) as out:
-        for batch in _batches(_documents(args.inputs or [STDIN], reporter), args.batch_size):
-            for result in tagger.tag(batch, explain_tags=args.explain,
-                                     all_scores=args.all_scores):
-                out.write(json.dumps(result, ensure_ascii=False) + "\n")
-            tagged += len(batch)
-    print(f"tagged {tagged}, skipped {reporter.skipped}", file=sys.stderr)
-    status = exit_status(tagged, reporter.skipped)
-    return EXIT_FAILURE if tagged == 0 and reporter.skipped else status
+    except ResumeError as error:
+        raise CommandError(f"cannot resume: {error}", status=EXIT_USAGE) from None
+    if summary.resumed:
+        print(f"resumed: {summary.resumed} records were already in {args.output}",
+              file=sys.stderr)
+    print(f"tagged {summary.tagged}, skipped {summary.skipped}", file=sys.stderr)
+    return exit_status(summary.tagged + summary.resumed, summary.skipped)

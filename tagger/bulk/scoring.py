@@ -1,0 +1,84 @@
+"""The worker side of every engine: a per-process model cache and :func:`score_batch`, which
+calls :meth:`Tagger.tag` (the one scoring function) and formats the results."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tagger.artifact import MANIFEST_FILE, load_model, verify_model_dir
+from tagger.bulk.batching import Batch, to_documents
+from tagger.bulk.formats import Formatter
+from tagger.tagging import Tagger
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """What a worker needs besides the model: the flags of ``tagger tag`` and the format."""
+
+    formatter: Formatter
+    explain: bool = False
+    all_scores: bool = False
+
+
+def score_batch(tagger: Tagger, batch: Batch, options: ScoreOptions) -> tuple[int, str]:
+    """Tag one batch; return the number of records and the output text for them."""
+    results = tagger.tag(to_documents(batch), explain_tags=options.explain,
+                         all_scores=options.all_scores)
+    return len(results), options.formatter.format(results)
+
+
+# --- per-process model cache -------------------------------------------------------------
+
+_models: dict[str, Tagger] = {}
+_lock = threading.Lock()
+
+
+def model_from_dir(model_dir: str) -> Tagger:
+    """The model of ``model_dir``, loaded (and checksum-verified) once per process."""
+    with _lock:
+        if model_dir not in _models:
+            _models[model_dir] = load_model(model_dir)
+        return _models[model_dir]
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """A model directory's files as bytes, to ship to machines that cannot see the directory
+    (a remote Dask cluster). ``digest`` identifies it in each worker's cache."""
+
+    files: dict[str, bytes]
+    digest: str
+
+    @classmethod
+    def from_dir(cls, model_dir: str | Path) -> ModelPayload:
+        model_dir = Path(model_dir)
+        manifest = verify_model_dir(model_dir)
+        names = [MANIFEST_FILE, *sorted(manifest["files"])]
+        files = {name: (model_dir / name).read_bytes() for name in names}
+        return cls(files, hashlib.sha256(files[MANIFEST_FILE]).hexdigest())
+
+    def load(self) -> Tagger:
+        """Unpack into a temporary directory and load through :func:`load_model`, so the same
+        checksum verification guards the unpickling; cached per process by digest."""
+        with _lock:
+            if self.digest not in _models:
+                temp = Path(tempfile.mkdtemp(prefix="tagger-model-"))
+                try:
+                    for name, data in self.files.items():
+                        (temp / name).write_bytes(data)
+                    _models[self.digest] = load_model(temp)
+                finally:
+                    shutil.rmtree(temp, ignore_errors=True)
+            return _models[self.digest]
+
+
+def score_with_files(files: dict[str, bytes], digest: str, batch: Batch, options: ScoreOptions
+                     ) -> tuple[int, str]:
+    """Dask task: score one batch with the shipped model files. The files travel as a plain
+    dict of bytes, which a worker can receive before it has imported ``tagger``."""
+    return score_batch(ModelPayload(files, digest).load(), batch, options)
