@@ -33,8 +33,9 @@ model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
 		--out models/default --name default --seed 0 --cv 5
 
+# The HTTP API under gunicorn with the shipped model (Ctrl-C stops it; kill -HUP reloads).
 serve: setup
-	$(BIN)/tagger tag $(SHARED)/corpus/seed_papers.jsonl --model models/default | head -n 5
+	$(BIN)/tagger serve --host $(HOST) --port $(PORT) --model models/default
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

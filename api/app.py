@@ -1,0 +1,81 @@
+"""The application factory: configuration, the model holder, blueprints, error handlers and
+the per-request bookkeeping (request id, body limit, metrics)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from flask import Flask, Response, g, request
+
+from api import metrics
+from api.config import ApiConfig, load_config
+from api.errors import ApiError, register_error_handlers
+from api.state import ModelHolder
+
+EXTENSION = "tagger"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (see :mod:`api.config`); the
+    model is loaded here, once, so gunicorn's ``preload_app`` shares it with every worker."""
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.strict_slashes = False
+    holder = ModelHolder(settings.model_dir, settings.reload_file,
+                         on_swap=metrics.record_model_swap)
+    holder.load_initial()
+    app.extensions[EXTENSION] = {"config": settings, "holder": holder}
+
+    from api.views import admin, docs, ops, tagging
+
+    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    app.before_request(_before)
+    app.after_request(_after)
+    _configure_logging()
+    return app
+
+
+def settings_of(app: Flask) -> ApiConfig:
+    return app.extensions[EXTENSION]["config"]
+
+
+def holder_of(app: Flask) -> ModelHolder:
+    return app.extensions[EXTENSION]["holder"]
+
+
+def _before() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(8).hex()
+    from flask import current_app
+
+    holder_of(current_app).ensure_worker_started()
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise ApiError(413, "Request body too large.",
+                       details={"limit_bytes": current_app.config["MAX_CONTENT_LENGTH"]})
+
+
+def _after(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    rule = request.url_rule
+    started = g.get("started")
+    if started is not None:
+        metrics.record_request(rule.rule if rule is not None else "unmatched", request.method,
+                               response.status_code, time.perf_counter() - started)
+    return response
+
+
+def _configure_logging() -> None:
+    """Application logs go through the gunicorn error log's JSON handlers when served by
+    gunicorn; standalone, a JSON handler on stderr."""
+    from api.logs import configure_app_logging
+
+    configure_app_logging()

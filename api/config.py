@@ -1,0 +1,75 @@
+"""API settings, read from the environment once at start-up so the request path never does.
+
+``create_app(config)`` accepts the same keys as a dict to override the environment (tests,
+embedding). Limits exist to bound the work one request can cause, not as product rules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from tagger.artifact import default_model_dir
+
+MIB = 1 << 20
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the API cannot use."""
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    model_dir: Path
+    admin_token: str | None = None
+    max_batch: int = 500
+    max_body_bytes: int = MIB
+    max_abstract_chars: int = 20_000
+    max_title_chars: int = 2_000
+    # File whose content is a reload generation number shared by all gunicorn workers
+    # (set by api/gunicorn_conf.py); None outside gunicorn: reloads stay in-process.
+    reload_file: Path | None = None
+
+
+_ENV = {
+    "model_dir": "TAGGER_MODEL",
+    "admin_token": "TAGGER_ADMIN_TOKEN",
+    "max_batch": "TAGGER_MAX_BATCH",
+    "max_body_bytes": "TAGGER_MAX_BODY_BYTES",
+    "max_abstract_chars": "TAGGER_MAX_ABSTRACT_CHARS",
+    "reload_file": "TAGGER_RELOAD_FILE",
+}
+
+
+def _positive_int(name: str, raw: object) -> int:
+    try:
+        value = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={raw!r}: expected a positive integer") from None
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r}: expected a positive integer")
+    return value
+
+
+def load_config(overrides: dict | None = None) -> ApiConfig:
+    """Settings from the environment, then ``overrides`` (keys are :class:`ApiConfig` field
+    names, case-insensitive). An empty ``TAGGER_ADMIN_TOKEN`` disables the admin endpoints."""
+    values: dict = {}
+    for key, env in _ENV.items():
+        if os.environ.get(env):
+            values[key] = os.environ[env]
+    known = {f.name for f in fields(ApiConfig)}
+    for key, value in (overrides or {}).items():
+        name = key.lower()
+        if name not in known:
+            raise ConfigError(f"unknown API setting {key!r}")
+        values[name] = value
+    config = ApiConfig(model_dir=Path(values.pop("model_dir", None) or default_model_dir()))
+    for name in ("max_batch", "max_body_bytes", "max_abstract_chars", "max_title_chars"):
+        if name in values:
+            values[name] = _positive_int(name, values[name])
+    if values.get("reload_file"):
+        values["reload_file"] = Path(values["reload_file"])
+    values["admin_token"] = values.get("admin_token") or None
+    return replace(config, **values)

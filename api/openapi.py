@@ -1,0 +1,99 @@
+"""The OpenAPI 3 document, generated from the marshmallow schemas with apispec (the limits
+shown are this app's configured ones)."""
+
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from api import schemas
+from api.config import ApiConfig
+from tagger import __version__
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": "Error"}}}
+
+
+def _json(schema: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def build_spec(config: ApiConfig) -> dict:
+    spec = APISpec(
+        title="tagger API",
+        version=__version__,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Tag research-paper abstracts with themes. Every error is "
+              "`{\"error\": {status, code, message, details}}`; every response carries an "
+              "`X-Request-ID` header."},
+    )
+    limits = {"max_abstract_chars": config.max_abstract_chars,
+              "max_title_chars": config.max_title_chars}
+    components = {
+        "TagRequest": schemas.TagRequestSchema(**limits),
+        "TagBatchRequest": schemas.TagBatchRequestSchema(max_batch=config.max_batch, **limits),
+        "TagResponse": schemas.TagResponseSchema,
+        "TagBatchResponse": schemas.TagBatchResponseSchema,
+        "ThemesResponse": schemas.ThemesResponseSchema,
+        "ModelResponse": schemas.ModelResponseSchema,
+        "Health": schemas.HealthSchema,
+        "ReloadResponse": schemas.ReloadResponseSchema,
+        "Error": schemas.ErrorSchema,
+    }
+    for name, schema in components.items():
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme("adminToken", {"type": "http", "scheme": "bearer"})
+
+    body_errors = {
+        "400": _error("Malformed JSON or a body that is not UTF-8"),
+        "413": _error(f"Body over {config.max_body_bytes} bytes"),
+        "415": _error("Content-Type is not application/json"),
+        "422": _error("The body does not match the schema"),
+        "503": _error("No model loaded"),
+    }
+    spec.path("/v1/tag", operations={"post": {
+        "summary": "Tag one abstract",
+        "operationId": "tag",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": "TagRequest"}}},
+        "responses": {"200": _json("TagResponse", "Tags, best first"), **body_errors},
+    }})
+    spec.path("/v1/tag/batch", operations={"post": {
+        "summary": f"Tag 1 to {config.max_batch} abstracts, scored together, in order",
+        "operationId": "tagBatch",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": "TagBatchRequest"}}},
+        "responses": {"200": _json("TagBatchResponse", "One result per document, in order"),
+                      **body_errors},
+    }})
+    spec.path("/v1/themes", operations={"get": {
+        "summary": "The taxonomy the model was trained with", "operationId": "themes",
+        "responses": {"200": _json("ThemesResponse"), "503": _error("No model loaded")}}})
+    spec.path("/v1/model", operations={"get": {
+        "summary": "The model manifest: version, training data, cross-validated metrics",
+        "operationId": "model",
+        "responses": {"200": _json("ModelResponse"), "503": _error("No model loaded")}}})
+    spec.path("/healthz", operations={"get": {
+        "summary": "Liveness: the process answers", "operationId": "healthz",
+        "responses": {"200": _json("Health")}}})
+    spec.path("/readyz", operations={"get": {
+        "summary": "Readiness: a model is loaded", "operationId": "readyz",
+        "responses": {"200": _json("Health"), "503": _error("No model loaded")}}})
+    spec.path("/metrics", operations={"get": {
+        "summary": "Prometheus metrics (text exposition format)", "operationId": "metrics",
+        "responses": {"200": {"description": "Prometheus text",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+    spec.path("/v1/admin/reload", operations={"post": {
+        "summary": "Reload and verify the model from TAGGER_MODEL in every worker",
+        "operationId": "reload",
+        "security": [{"adminToken": []}],
+        "responses": {
+            "200": _json("ReloadResponse", "Swapped in"),
+            "401": _error("Missing or wrong token"),
+            "404": _error("Admin endpoints disabled (no TAGGER_ADMIN_TOKEN)"),
+            "409": _error("The model failed verification; the old model keeps serving"),
+        }}})
+    return spec.to_dict()

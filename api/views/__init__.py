@@ -1,0 +1,1 @@
+"""Blueprints: tagging (``/v1/tag``...), admin (reload), ops (health, metrics), docs."""

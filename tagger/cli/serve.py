@@ -1,0 +1,55 @@
+"""``tagger serve``: run the HTTP API under gunicorn (``api/gunicorn_conf.py``).
+
+The process replaces itself with gunicorn (exec), so its pid is the gunicorn master's:
+``kill -HUP <pid>`` reloads the model, ``kill -TERM <pid>`` stops gracefully.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tagger.artifact import MODEL_ENV, ModelError, verify_model_dir
+from tagger.cli.common import EXIT_USAGE, CommandError, add_model_argument, resolved_model_dir
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="serve the HTTP API with gunicorn")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        default=int(os.environ.get("TAGGER_WORKERS", "2")),
+                        help="worker processes (default $TAGGER_WORKERS or 2)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        default=int(os.environ.get("TAGGER_THREADS", "4")),
+                        help="threads per worker (default $TAGGER_THREADS or 4)")
+    add_model_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    import api
+
+    config = Path(api.__file__).resolve().parent / "gunicorn_conf.py"
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", address,
+            "--workers", str(workers), "--threads", str(threads), "api.wsgi:app"]
+
+
+def run(args) -> int:
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port}: expected 0 to 65535", status=EXIT_USAGE)
+    if args.workers < 1 or args.threads < 1:
+        raise CommandError("--workers and --threads must be at least 1", status=EXIT_USAGE)
+    model_dir = resolved_model_dir(args.model).absolute()
+    try:
+        verify_model_dir(model_dir)  # fail here, readably, rather than in a worker log
+    except ModelError as error:
+        raise CommandError(str(error)) from None
+    env = {**os.environ, MODEL_ENV: str(model_dir)}
+    command = gunicorn_command(args.host, args.port, args.workers, args.threads)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+    return 1  # not reached
