@@ -20,12 +20,12 @@ import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
-import numpy as np
-
-from tagger.tagging import Tagger
 from tagger.taxonomy import Taxonomy, TaxonomyError
+
+if TYPE_CHECKING:  # scikit-learn and spaCy load only when a model is (un)pickled, so
+    from tagger.tagging import Tagger  # `tagger info`/`publish` start fast
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
@@ -73,6 +73,9 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     ``manifest`` holds the training facts (data, metrics, design); this function adds format
     version, taxonomy, thresholds, library versions, a model version and file checksums.
     """
+    import joblib
+    import numpy as np
+
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=_work_prefix(out_dir, "tmp"), dir=out_dir.parent))
@@ -221,6 +224,11 @@ def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = 
     ``taxonomy``, when given, must have the same theme ids as the model's; otherwise the
     model's own recorded taxonomy is used.
     """
+    import joblib
+    import numpy as np
+
+    from tagger.tagging import Tagger
+
     # Resolve once: a ``models/current`` symlink swapped by ``tagger publish`` mid-load must not
     # mix one model's manifest with another's weights.
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tagger.artifact import ModelError, default_model_dir, load_model
 from tagger.corpus import RecordError
-from tagger.tagging import Tagger
+
+if TYPE_CHECKING:
+    from tagger.tagging import Tagger
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
