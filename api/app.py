@@ -3,6 +3,7 @@ the per-request bookkeeping (request id, body limit, metrics)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -15,6 +16,7 @@ from api.errors import ApiError, register_error_handlers
 from api.state import ModelHolder
 
 EXTENSION = "tagger"
+_log = logging.getLogger("api.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -68,8 +70,12 @@ def _after(response: Response) -> Response:
     rule = request.url_rule
     started = g.get("started")
     if started is not None:
-        metrics.record_request(rule.rule if rule is not None else "unmatched", request.method,
-                               response.status_code, time.perf_counter() - started)
+        try:
+            metrics.record_request(rule.rule if rule is not None else "unmatched",
+                                   request.method, response.status_code,
+                                   time.perf_counter() - started)
+        except Exception:  # noqa: BLE001 - bookkeeping must never fail the answer
+            _log.exception("could not record request metrics")
     return response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import request
+from flask import current_app, request
 
 from api.errors import ApiError
 
@@ -15,6 +15,22 @@ _JSON_CHARSETS = {"utf-8", "utf8"}
 def is_json_media_type(mimetype: str) -> bool:
     return mimetype == "application/json" or (
         mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def _read_capped(limit: int) -> bytes:
+    """The raw body, at most ``limit`` bytes. With a Content-Length (already checked against
+    the limit) Werkzeug reads exactly that; a streamed (chunked) body is read from the server's
+    input in blocks and refused with 413 as soon as it passes the limit."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)
+    stream = request.environ["wsgi.input"]
+    blocks, size = [], 0
+    while block := stream.read(min(65536, limit + 1 - size)):
+        blocks.append(block)
+        size += len(block)
+        if size > limit:
+            raise ApiError(413, "Request body too large.", details={"limit_bytes": limit})
+    return b"".join(blocks)
 
 
 def json_body() -> object:
@@ -27,7 +43,7 @@ def json_body() -> object:
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in _JSON_CHARSETS:
         raise ApiError(415, "JSON bodies must be UTF-8.", details={"charset": charset})
-    raw = request.get_data(cache=False)
+    raw = _read_capped(current_app.config["MAX_CONTENT_LENGTH"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -1,0 +1,79 @@
+"""``/metrics`` parsed with prometheus_client's own parser (counts aggregated over the
+gunicorn workers), and ``tagger serve`` argument and model checks."""
+
+from __future__ import annotations
+
+import subprocess
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.conftest import VENV_BIN, model_copy, tamper
+
+ABSTRACT = "Causal discovery of a causal graph by structure learning on a dag."
+
+
+def scrape(server) -> dict:
+    response = requests.get(server.url("/metrics"), timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict, metric: str, **labels) -> float:
+    return samples.get((metric, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_count_requests_latency_tags_and_model(api):
+    before = scrape(api)
+    n = 12
+    themes: dict[str, int] = {}
+    for _ in range(n):  # fresh connections, so the requests spread over both workers
+        body = requests.post(api.url("/v1/tag"), json={"abstract": ABSTRACT}, timeout=30).json()
+        for tag in body["tags"]:
+            themes[tag["theme"]] = themes.get(tag["theme"], 0) + 1
+    requests.get(api.url("/no/such/path"), timeout=30)
+    after = scrape(api)
+
+    labels = {"endpoint": "/v1/tag", "method": "POST", "status": "200"}
+    assert value(after, "tagger_http_requests_total", **labels) - value(
+        before, "tagger_http_requests_total", **labels) == n
+    hist = {"endpoint": "/v1/tag", "status": "200"}
+    assert value(after, "tagger_http_request_duration_seconds_count", **hist) - value(
+        before, "tagger_http_request_duration_seconds_count", **hist) == n
+    assert value(after, "tagger_http_request_duration_seconds_bucket", le="+Inf", **hist) == \
+        value(after, "tagger_http_request_duration_seconds_count", **hist)
+    assert value(after, "tagger_http_requests_total", endpoint="unmatched", method="GET",
+                 status="404") >= 1
+    assert themes, "the test abstract should get at least one tag"
+    for theme, count in themes.items():
+        assert value(after, "tagger_tags_predicted_total", theme=theme) - value(
+            before, "tagger_tags_predicted_total", theme=theme) == count
+    assert value(after, "tagger_documents_tagged_total") - value(
+        before, "tagger_documents_tagged_total") == n
+    model = requests.get(api.url("/v1/model"), timeout=30).json()["model"]
+    assert value(after, "tagger_model_info", name=model["name"],
+                 version=model["version"]) == 1
+
+
+def run_serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(VENV_BIN / "tagger"), "serve", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_serve_refuses_a_tampered_model_before_starting(small_model, tmp_path):
+    bad = tamper(model_copy(small_model, tmp_path / "bad"))
+    completed = run_serve("--port", "1", "--model", str(bad))
+    assert completed.returncode == 1
+    assert "model.joblib" in completed.stderr and "checksum" in completed.stderr
+
+
+def test_serve_rejects_bad_arguments(small_model):
+    assert run_serve("--port", "70000", "--model", str(small_model)).returncode == 2
+    assert run_serve("--workers", "0", "--model", str(small_model)).returncode == 2
+    missing = run_serve("--model", "/nonexistent/model")
+    assert missing.returncode == 1 and "/nonexistent/model" in missing.stderr
