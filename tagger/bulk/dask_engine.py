@@ -41,7 +41,7 @@ class DaskEngine:
         else:
             self.cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=self.processes,
-                dashboard_address=None, silence_logs=40,
+                dashboard_address=":0", host="127.0.0.1", silence_logs=40,
             )
             self.client = Client(self.cluster)
         n_threads = sum(self.client.nthreads().values()) or self.workers

@@ -1,0 +1,253 @@
+"""Bulk tagging through the real CLI: streaming in flat memory, order with several workers,
+gzip/glob inputs, CSV, resume after a SIGKILL, the Dask engine, exit statuses."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tagger.bulk.progress import Progress
+from tagger.bulk.resume import cut_torn_line
+
+REPO = Path(__file__).resolve().parent.parent
+_WORDS = ["kalman", "filter", "state", "space", "forecasting", "sensor", "causal", "graph",
+          "search", "hyperparameter", "galaxy", "telescope", "we", "propose", "method",
+          "results", "benchmark", "robust", "temporal", "structure", "learning", "data"]
+
+
+def make_records(n: int, seed: int = 0, words: int = 25, prefix: str = "r") -> list[dict]:
+    rng = random.Random(seed)
+    return [{"id": f"{prefix}{i:06d}", "abstract": " ".join(rng.choices(_WORDS, k=words))}
+            for i in range(n)]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def tagger(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tagger", "tag", *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO, **kwargs)
+
+
+def ids_of(path: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> tuple[Path, list[dict]]:
+    records = make_records(3000, seed=1)
+    return write_jsonl(tmp_path_factory.mktemp("bulk") / "in.jsonl", records), records
+
+
+@pytest.fixture(scope="module")
+def serial_output(corpus, small_model, tmp_path_factory) -> Path:
+    """The reference: one in-process job, default batch size."""
+    out = tmp_path_factory.mktemp("ref") / "ref.jsonl"
+    result = tagger(corpus[0], "--model", small_model, "--jobs", 1, "-o", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_two_jobs_keep_input_order_and_give_identical_output(corpus, small_model,
+                                                              serial_output, tmp_path):
+    path, records = corpus
+    out = tmp_path / "out.jsonl"
+    # Small batches: many batches in flight across both workers.
+    result = tagger(path, "--model", small_model, "--jobs", 2, "--batch-size", 37, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == f"tagged {len(records)}, skipped 0"
+    assert ids_of(out) == [r["id"] for r in records]
+    assert out.read_bytes() == serial_output.read_bytes()
+    first = json.loads(out.read_text().splitlines()[0])
+    assert set(first) == {"id", "tags"}
+
+
+def test_memory_stays_flat_on_50000_records(small_model, tmp_path):
+    """Peak RSS of the largest process (parent or worker) must not grow with the input: the
+    50,000-record run may use at most 10 MB more than a 2,000-record run. Holding the input
+    in memory would cost about twice that (50,000 abstracts of ~200 characters, ids, tuples)."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=False, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    peaks = {}
+    for n in (2000, 50000):
+        path = write_jsonl(tmp_path / f"in{n}.jsonl", make_records(n, seed=n, words=30))
+        out = tmp_path / f"out{n}.jsonl"
+        command = [sys.executable, "-c", probe, sys.executable, "-m", "tagger", "tag", str(path),
+                   "--model", str(small_model), "--jobs", "2", "-o", str(out), "-q"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
+        peaks[n] = int(result.stdout) / 1024  # KiB -> MiB
+        assert sum(1 for _ in out.open()) == n
+    assert peaks[50000] - peaks[2000] < 10, peaks
+
+
+def test_gzip_csv_inputs_and_globs_in_argument_order(small_model, tmp_path):
+    first = make_records(40, seed=2, prefix="a")
+    second = make_records(30, seed=3, prefix="b")
+    third = make_records(20, seed=4, prefix="c")
+    write_jsonl(tmp_path / "part-1.jsonl.gz", first)
+    write_jsonl(tmp_path / "part-2.jsonl.gz", second)
+    with gzip.open(tmp_path / "extra.csv.gz", "wt", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "abstract"])
+        writer.writeheader()
+        writer.writerows(third)
+    out = tmp_path / "out.jsonl"
+    result = tagger(tmp_path / "extra.csv.gz", tmp_path / "part-*.jsonl.gz", "--model",
+                    small_model, "--jobs", 2, "--batch-size", 16, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert ids_of(out) == [r["id"] for r in third + first + second]
+    missing = tagger(tmp_path / "nothing-*.jsonl", "--model", small_model)
+    assert missing.returncode == 1
+    assert f"{tmp_path / 'nothing-*.jsonl'}: no files match" in missing.stderr
+
+
+def test_csv_output_matches_json_lines(corpus, small_model, serial_output, tmp_path):
+    path, records = corpus
+    out = tmp_path / "out.csv"
+    result = tagger(path, "--model", small_model, "--format", "csv", "--all-scores",
+                    "--jobs", 2, "-o", out)
+    assert result.returncode == 0, result.stderr
+    with out.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames[:3] == ["id", "tags", "scores"]
+    assert len(reader.fieldnames) == 3 + 19  # one score column per theme
+    assert [row["id"] for row in rows] == [r["id"] for r in records]
+    expected = [json.loads(line) for line in serial_output.read_text().splitlines()]
+    assert any(e["tags"] for e in expected)
+    for row, want in zip(rows, expected, strict=True):
+        assert row["tags"] == ";".join(t["theme"] for t in want["tags"])
+        assert [float(s) for s in row["scores"].split(";") if s] == [
+            t["score"] for t in want["tags"]]
+        for tag in want["tags"]:
+            assert float(row[f"score:{tag['theme']}"]) == tag["score"]
+
+
+def test_resume_after_sigkill_gives_every_record_exactly_once(small_model, tmp_path):
+    records = make_records(6000, seed=5, words=80)
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "tagger", "tag", str(path), "--model", str(small_model),
+               "--jobs", "2", "--batch-size", "50", "--resume", "-o", str(out), "-q"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if out.exists() and out.stat().st_size > 10_000:
+                break
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the CLI and its pool workers
+        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it was killed"
+    done = ids_of(out)
+    assert 0 < len(done) < len(records)
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "r0', )  # what a kill in the middle of a write leaves
+    result = tagger(*command[4:])
+    assert result.returncode == 0, result.stderr
+    assert f"resumed: {len(done)} records were already in {out}" in result.stderr
+    assert result.stderr.splitlines()[-1] == f"tagged {len(records) - len(done)}, skipped 0"
+    assert ids_of(out) == [r["id"] for r in records]
+
+
+def test_resume_refuses_an_output_of_other_inputs(corpus, small_model, tmp_path):
+    out = write_jsonl(tmp_path / "out.jsonl", [{"id": "elsewhere", "tags": []}])
+    result = tagger(corpus[0], "--model", small_model, "--resume", "-o", out)
+    assert result.returncode == 2
+    assert "cannot resume" in result.stderr and "'elsewhere'" in result.stderr
+    assert out.read_text() == '{"id": "elsewhere", "tags": []}\n'
+
+
+def test_dask_engine_on_an_existing_cluster_matches_local(corpus, small_model, serial_output,
+                                                          tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    out = tmp_path / "dask.jsonl"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=":0") as cluster:
+        result = tagger(corpus[0], "--model", small_model, "--engine", "dask", "--scheduler",
+                        cluster.scheduler_address, "--batch-size", 200, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == serial_output.read_bytes()
+
+
+def test_bad_records_are_reported_in_order_and_set_the_exit_status(small_model, tmp_path):
+    good = make_records(300, seed=6)
+    lines = [json.dumps(r) for r in good]
+    lines[10] = "{not json"
+    lines[250] = json.dumps({"id": "x"})
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = tagger(path, "--model", small_model, "--jobs", 2, "--batch-size", 20, "-o", out)
+    assert result.returncode == 3
+    messages = result.stderr.splitlines()
+    assert messages[0].startswith(f"{path}:11: not valid JSON")
+    assert messages[1] == f"{path}:251: no 'abstract' field"
+    assert messages[-1] == "tagged 298, skipped 2"
+    assert len(ids_of(out)) == 298
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{nope\n[1, 2]\n")
+    result = tagger(broken, "--model", small_model, "-o", tmp_path / "none.jsonl")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == "tagged 0, skipped 2"
+
+
+@pytest.mark.parametrize("flags", [
+    ["--batch-size", "0"],
+    ["--resume"],
+    ["--explain", "--format", "csv"],
+])
+def test_usage_errors_exit_2(corpus, small_model, flags):
+    result = tagger(corpus[0], "--model", small_model, *flags)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+
+
+def test_cut_torn_line(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b'{"id": 1}\n{"id": 2}\n{"id"')
+    assert cut_torn_line(path) == 20 and path.read_bytes() == b'{"id": 1}\n{"id": 2}\n'
+    assert cut_torn_line(path) == 20
+    path.write_bytes(b"no newline at all")
+    assert cut_torn_line(path) == 0 and path.read_bytes() == b""
+
+
+def test_progress_plain_lines_bar_and_quiet():
+    plain = io.StringIO()
+    progress = Progress(plain, interval=0, tty=False)
+    progress.update(512)
+    progress.message("f.jsonl:3: empty abstract")
+    assert plain.getvalue().splitlines()[0].startswith("tagger tag: 512 records tagged (")
+    assert plain.getvalue().splitlines()[1] == "f.jsonl:3: empty abstract"
+
+    quiet = io.StringIO()
+    progress = Progress(quiet, quiet=True, interval=0, tty=True)
+    progress.update(10)
+    progress.message("f.jsonl:3: empty abstract")
+    assert quiet.getvalue() == "f.jsonl:3: empty abstract\n"
+
+    bar = io.StringIO()
+    progress = Progress(bar, total=100, interval=0, tty=True)
+    progress.update(50)
+    progress.close()
+    assert "50/100" in bar.getvalue()
