@@ -76,6 +76,9 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     import joblib
     import numpy as np
 
+    if Path(out_dir).is_symlink():  # e.g. models/current: published models are immutable
+        raise ModelError(f"{out_dir}: is a symlink; train into a new directory and "
+                         "`tagger publish` it")
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=_work_prefix(out_dir, "tmp"), dir=out_dir.parent))

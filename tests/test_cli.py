@@ -225,3 +225,27 @@ def test_info_json_and_text(small_model, capsys):
 def test_version(capsys):
     assert tagger_main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("tagger ")
+
+
+def test_train_from_stdin_and_refusing_a_symlink_out(labelled_corpus, tmp_path, monkeypatch,
+                                                     capsys):
+    import io
+
+    head = "".join(labelled_corpus.read_text(encoding="utf-8").splitlines(True)[:40])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(head.encode())))
+    out = tmp_path / "from-stdin"
+    assert tagger_main(["train", "--data", "-", "--out", str(out), "--cv", "0"]) == 0
+    manifest = read_manifest(out)
+    assert manifest["training_data"] == [{"file": "(stdin)", "records": 40, "sha256": None}]
+    assert "`(stdin)`: 40 records, read from stdin" in (out / "MODEL_CARD.md").read_text()
+    assert "cv_metrics" not in manifest and set(manifest["thresholds"].values()) == {0.5}
+
+    link = tmp_path / "current"
+    link.symlink_to(out)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(head.encode())))
+    capsys.readouterr()
+    assert tagger_main(["train", "--data", "-", "--out", str(link), "--cv", "0"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        f"cannot write the model: {link}: is a symlink; train into a new directory and "
+        "`tagger publish` it")
+    assert link.is_symlink() and read_manifest(link) == manifest

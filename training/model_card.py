@@ -33,8 +33,9 @@ def render_model_card(manifest: dict) -> str:
         "",
     ]
     for entry in manifest.get("training_data", []):
-        lines.append(f"- `{entry['file']}`: {entry['records']} records, sha256 "
-                     f"`{entry['sha256'][:16]}…`")
+        # Standard input has no file to hash; say so instead of a checksum.
+        digest = f"sha256 `{entry['sha256'][:16]}…`" if entry.get("sha256") else "read from stdin"
+        lines.append(f"- `{entry['file']}`: {entry['records']} records, {digest}")
     lines += ["", f"{training.get('n_documents', '?')} documents, seed {training.get('seed')}, "
               f"{training.get('cv_folds')}-fold cross-validation, "
               f"{training.get('seconds', '?')} s to train.", ""]

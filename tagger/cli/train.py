@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tagger.artifact import save_model, sha256_file
+from tagger.artifact import ModelError, save_model, sha256_file
 from tagger.cli.common import EXIT_USAGE, CommandError, SkipReporter, exit_status
 from tagger.corpus import CorpusError, read_documents
 from tagger.taxonomy import TaxonomyError, load_taxonomy
@@ -43,8 +43,9 @@ def run(args) -> int:
         except CorpusError as error:
             raise CommandError(str(error)) from None
         documents += docs
-        sources.append({"file": Path(path).name, "records": len(docs),
-                        "sha256": sha256_file(Path(path)) if path != "-" else None})
+        stdin = path == "-"
+        sources.append({"file": "(stdin)" if stdin else Path(path).name, "records": len(docs),
+                        "sha256": None if stdin else sha256_file(Path(path))})
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
@@ -53,8 +54,11 @@ def run(args) -> int:
     except ValueError as error:
         raise CommandError(str(error)) from None
     out = Path(args.out)
-    save_model(tagger, out, {"name": args.name or out.resolve().name,
-                             "training_data": sources, **facts})
+    try:
+        save_model(tagger, out, {"name": args.name or out.resolve().name,
+                                 "training_data": sources, **facts})
+    except (ModelError, OSError) as error:  # e.g. --out is a publish symlink or unwritable
+        raise CommandError(f"cannot write the model: {error}") from None
     metrics = facts.get("cv_metrics")
     if metrics:
         print(f"cross-validated micro-F1 {metrics['micro_f1']:.3f}, "
