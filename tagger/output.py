@@ -25,6 +25,7 @@ class AtomicOutput:
         fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
                                     dir=self.path.parent)
         self._temp = Path(temp)
+        os.fchmod(fd, _final_mode(self.path))  # mkstemp makes 0600; outputs are for sharing
         self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         return self._handle
 
@@ -38,3 +39,20 @@ class AtomicOutput:
             os.replace(self._temp, self.path)
         else:
             self._temp.unlink(missing_ok=True)
+
+
+def _final_mode(path: Path) -> int:
+    """The permissions ``open(path, "w")`` would give: the existing file's, else 0666 less the
+    umask (read from /proc where possible, since ``os.umask`` can only be read by setting it)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            umask = next(int(line.split()[1], 8) for line in status
+                         if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask

@@ -249,3 +249,29 @@ def test_train_from_stdin_and_refusing_a_symlink_out(labelled_corpus, tmp_path, 
         f"cannot write the model: {link}: is a symlink; train into a new directory and "
         "`tagger publish` it")
     assert link.is_symlink() and read_manifest(link) == manifest
+
+
+def test_atomic_output_is_all_or_nothing_with_normal_permissions(tmp_path):
+    from tagger.output import AtomicOutput
+
+    path = tmp_path / "out.jsonl"
+    with AtomicOutput(path) as handle:
+        handle.write("first\n")
+        assert not path.exists()  # nothing under the final name until the block ends
+    assert path.read_text() == "first\n"
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    path.chmod(0o640)
+    with pytest.raises(RuntimeError), AtomicOutput(path) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+    assert path.read_text() == "first\n"  # the old output survives a failed run
+    with AtomicOutput(path) as handle:
+        handle.write("second\n")
+    assert path.read_text() == "second\n" and path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
