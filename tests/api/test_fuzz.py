@@ -74,7 +74,15 @@ _json_values = st.recursive(
 _FIELDS = ["abstract", "title", "id", "explain", "all_scores", "documents", "extra", ""]
 # Objects shaped like requests, with every field's value drawn from anything JSON can hold.
 _request_like = st.dictionaries(st.sampled_from(_FIELDS), _json_values, max_size=6)
-_batch_like = st.builds(lambda docs: {"documents": docs}, st.lists(_request_like, max_size=4))
+# Requests that may well be valid: any Unicode text as abstract/title (the tokenizer,
+# features and evidence offsets must cope), flags set or not.
+_plausible = st.fixed_dictionaries(
+    {"abstract": st.text(max_size=400)},
+    optional={"title": st.text(max_size=80), "id": st.text(max_size=20),
+              "explain": st.booleans(), "all_scores": st.booleans()},
+)
+_batch_like = st.builds(lambda docs: {"documents": docs},
+                        st.lists(st.one_of(_plausible, _request_like), max_size=4))
 
 
 def _encode(value) -> bytes:
@@ -90,6 +98,8 @@ _bodies = st.one_of(
     st.binary(max_size=2048),
     _json_values.map(_encode),
     _request_like.map(_encode),
+    _plausible.map(_encode),
+    _plausible.map(lambda doc: {"documents": [doc]}).map(_encode),
     _batch_like.map(_encode),
     # A plausible request with invalid UTF-8, NUL bytes or a stray byte spliced in.
     st.builds(_corrupt, _request_like.map(_encode), st.integers(0, 10_000),
@@ -103,6 +113,8 @@ _bodies = st.one_of(
     st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass")),
 )
 _content_types = st.one_of(
+    st.just("application/json"),  # most bodies should get past the media-type check
+    st.just("application/json; charset=utf-8"),
     st.sampled_from([
         "application/json", "application/json; charset=utf-8", "application/json; charset=latin-1",
         "application/json; charset=", "application/problem+json", "text/plain", "text/json",
