@@ -218,7 +218,22 @@ def verify_model_dir(model_dir: str | Path) -> dict:
     extra = sorted(entry.name for entry in model_dir.iterdir() if entry.name not in allowed)
     if extra:
         raise ModelError(f"{model_dir / extra[0]}: unexpected file, not listed in the manifest")
+    manifest_taxonomy(manifest, model_dir)
     return manifest
+
+
+def manifest_taxonomy(manifest: dict, model_dir: str | Path) -> Taxonomy:
+    """The taxonomy a model was trained with, checked against its recorded fingerprint."""
+    source = Path(model_dir) / MANIFEST_FILE
+    try:
+        taxonomy = Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(source))
+    except TaxonomyError as error:
+        raise ModelError(str(error)) from None
+    recorded = manifest["taxonomy"].get("fingerprint")
+    if recorded is not None and recorded != taxonomy.fingerprint():
+        raise ModelError(f"{source}: taxonomy fingerprint does not match its themes "
+                         "(manifest edited?)")
+    return taxonomy
 
 
 def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = None) -> Tagger:
@@ -237,14 +252,7 @@ def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = 
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
     model_dir = model_dir.resolve() if model_dir.exists() else model_dir
     manifest = verify_model_dir(model_dir)
-    try:
-        own_taxonomy = Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir))
-    except TaxonomyError as error:
-        raise ModelError(f"{model_dir / MANIFEST_FILE}: {error}") from None
-    recorded = manifest["taxonomy"].get("fingerprint")
-    if recorded is not None and recorded != own_taxonomy.fingerprint():
-        raise ModelError(f"{model_dir / MANIFEST_FILE}: taxonomy fingerprint does not match "
-                         "its themes (manifest edited?)")
+    own_taxonomy = manifest_taxonomy(manifest, model_dir)
     if taxonomy is not None and taxonomy.fingerprint() != own_taxonomy.fingerprint():
         raise ModelError(
             f"{model_dir / MANIFEST_FILE}: the model was trained with taxonomy "

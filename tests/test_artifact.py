@@ -145,6 +145,8 @@ def test_edited_taxonomy_in_manifest_is_refused(model_copy):
 
     rewrite_manifest(model_copy, rename_theme)
     with pytest.raises(ModelError, match="taxonomy fingerprint does not match"):
+        verify_model_dir(model_copy)  # what `tagger info` and `tagger publish` check
+    with pytest.raises(ModelError, match="taxonomy fingerprint does not match"):
         load_model(model_copy)
 
 

@@ -26,16 +26,19 @@ def run(args) -> int:
         return EXIT_OK
     metrics = manifest.get("cv_metrics") or {}
     training = manifest.get("training", {})
-    print(f"model      {manifest['name']} {manifest['model_version']} ({model_dir})")
-    print(f"created    {manifest['created']}")
+    print(f"model      {manifest.get('name', '?')} {manifest.get('model_version', '?')} "
+          f"({model_dir})")
+    print(f"created    {manifest.get('created', '?')}")
     print(f"design     {manifest.get('design', {}).get('name', '?')}")
-    taxonomy = manifest["taxonomy"]
-    print(f"taxonomy   {taxonomy['name']} v{taxonomy['version']}, {len(taxonomy['themes'])} themes")
+    taxonomy = manifest["taxonomy"]  # checked by verify_model_dir
+    print(f"taxonomy   {taxonomy.get('name')} v{taxonomy.get('version')}, "
+          f"{len(taxonomy['themes'])} themes")
     for entry in manifest.get("training_data", []):
-        print(f"data       {entry['file']} ({entry['records']} records)")
+        print(f"data       {entry.get('file')} ({entry.get('records')} records)")
     print(f"training   {training.get('n_documents', '?')} documents, seed {training.get('seed')}, "
           f"{training.get('cv_folds')}-fold CV")
     if metrics:
         print(f"cv         micro-F1 {metrics['micro_f1']:.3f}  macro-F1 {metrics['macro_f1']:.3f}")
-    print("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in manifest["thresholds"].items()))
+    thresholds = manifest.get("thresholds") or {}
+    print("thresholds " + ", ".join(f"{k}={v:.2f}" for k, v in thresholds.items()))
     return EXIT_OK
