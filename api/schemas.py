@@ -33,6 +33,10 @@ def _no_nul(value: str) -> None:
         raise ValidationError("Must not contain unpaired surrogate code points.")
 
 
+def _add_validator(field: fields.Field, validator) -> None:
+    field.validators = [*field.validators, validator]
+
+
 class TagRequestSchema(Schema):
     """One document to tag."""
 
@@ -54,8 +58,9 @@ class TagRequestSchema(Schema):
     def __init__(self, *args, max_abstract_chars: int = 20_000, max_title_chars: int = 2_000,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["abstract"].validators.append(validate.Length(max=max_abstract_chars))
-        self.fields["title"].validators.append(validate.Length(max=max_title_chars))
+        # Field copies share their validator list with the class: extend with new lists.
+        _add_validator(self.fields["abstract"], validate.Length(max=max_abstract_chars))
+        _add_validator(self.fields["title"], validate.Length(max=max_title_chars))
 
     @validates("abstract")
     def _not_blank(self, value: str, **_kwargs) -> None:
@@ -75,7 +80,7 @@ class TagBatchRequestSchema(Schema):
                  max_title_chars: int = 2_000, **kwargs):
         super().__init__(*args, **kwargs)
         documents = self.fields["documents"]
-        documents.validators.append(validate.Length(min=1, max=max_batch))
+        _add_validator(documents, validate.Length(min=1, max=max_batch))
         documents.inner.nested = TagRequestSchema(  # type: ignore[attr-defined]
             max_abstract_chars=max_abstract_chars, max_title_chars=max_title_chars)
 
