@@ -22,6 +22,8 @@ FORMATS = ("jsonl", "csv", "text")
 
 # A plain-text line this long (in words) is an abstract; shorter lines are titles or headers.
 _ABSTRACT_MIN_WORDS = 40
+# ...or, right after a title, at least this long and longer than the title.
+_SHORT_ABSTRACT_MIN_WORDS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,13 +205,25 @@ def _read_csv(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docume
         yield _make_document(fields, source, start_line, labelled)
 
 
+def _looks_like_abstract(text: str, title: str | None) -> bool:
+    """An abstract is a long line, or, right after a title, a line of prose clearly longer
+    than that title (real abstracts go down to ~20 words; headers are a few words)."""
+    words = len(text.split())
+    if words >= _ABSTRACT_MIN_WORDS:
+        return True
+    return title is not None and words >= max(_SHORT_ABSTRACT_MIN_WORDS, len(title.split()) + 1)
+
+
 def _read_text(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
     """The seed page's format: a title line, then an abstract line, repeated.
 
-    Stray header lines (``# Papers``, ``Title``, dates, rules) are tolerated: a short line counts
-    as a title only when an abstract line follows it; any other short line is skipped.
+    Stray header lines (``# Papers``, ``Title``, dates, rules) before the first paper are
+    tolerated: a short line counts as a title only when an abstract line follows it. Once
+    papers have started, a title that is followed by another title instead of an abstract is
+    reported (never silently dropped).
     """
     pending_title: tuple[int, str] | None = None
+    started = False
     for line_number, raw in enumerate(stream, start=1):
         text = _decode(raw, source, line_number)
         if isinstance(text, RecordError):
@@ -219,12 +233,15 @@ def _read_text(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docum
         text = text.strip()
         if not text or text.startswith("#") or set(text) <= set("-=*_|: "):
             continue
-        if len(text.split()) >= _ABSTRACT_MIN_WORDS:
+        if _looks_like_abstract(text, pending_title[1] if pending_title else None):
             title_line, title = pending_title if pending_title else (line_number, "")
             pending_title = None
+            started = True
             fields = {"title": title, "abstract": text}
             yield _make_document(fields, source, title_line, labelled=False)
         else:
+            if pending_title is not None and started:
+                yield RecordError(source, pending_title[0], "title line with no abstract after it")
             pending_title = (line_number, text)
     if pending_title is not None:
         yield RecordError(source, pending_title[0], "title line with no abstract after it")

@@ -232,6 +232,31 @@ def test_text_format_pairs_titles_with_abstracts_and_tolerates_headers(tmp_path)
     assert errors == [f"{path}:10: title line with no abstract after it"]
 
 
+def test_text_format_keeps_short_abstracts_and_reports_orphan_titles(tmp_path):
+    """Real abstracts can be ~20 words: after a title, a line of 12+ words that is longer than
+    the title is its abstract. A title followed by another title mid-page is reported, never
+    dropped silently."""
+    short = "We forecast seasonal sensor data with a Kalman filter and beat every baseline."
+    path = write_lines(tmp_path / "page.txt", [
+        "Reading list",                      # 1 header before the first paper: tolerated
+        "Short paper",                       # 2
+        short,                               # 3 short abstract (14 words, ends a sentence)
+        "Orphan title",                      # 4 no abstract follows
+        "Next title",                        # 5
+        LONG_ABSTRACT,                       # 6
+        "Title then a long list of words without any full stop at the end of it",  # 7
+        LONG_ABSTRACT,                       # 8
+    ])
+    documents, errors = read_all(path)
+    assert [(doc.id, doc.title, doc.abstract) for doc in documents] == [
+        ("2", "Short paper", short),
+        ("5", "Next title", LONG_ABSTRACT),
+        ("7", "Title then a long list of words without any full stop at the end of it",
+         LONG_ABSTRACT),
+    ]
+    assert errors == [f"{path}:4: title line with no abstract after it"]
+
+
 def test_text_format_reports_invalid_utf8_and_carries_on(tmp_path):
     path = tmp_path / "page.txt"
     path.write_bytes(b"Title one\n" + b"caf\xe9 " * 50 + b"\n"
@@ -279,3 +304,19 @@ def test_read_corpus_streams_files_in_order(tmp_path):
     documents = list(read_corpus([first, second], on_error=errors.append))
     assert [(doc.id, doc.source) for doc in documents] == [("a", str(first)), ("b", str(second))]
     assert errors == []
+
+
+def test_text_format_round_trips_the_real_unlabelled_corpus(shared_dir, tmp_path):
+    """Every real abstract (some have only ~20 words) survives the title/abstract line format."""
+    source = shared_dir / "corpus" / "unlabelled.jsonl"
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    page = tmp_path / "page.txt"
+    with page.open("w", encoding="utf-8") as handle:
+        handle.write("# Papers\nUpdated weekly\n\n")
+        for record in records:
+            handle.write(" ".join(record["title"].split()) + "\n"
+                         + " ".join(record["abstract"].split()) + "\n\n")
+    documents, errors = read_all(page)
+    assert errors == []
+    assert [(doc.title, doc.abstract) for doc in documents] == [
+        (" ".join(r["title"].split()), " ".join(r["abstract"].split())) for r in records]
