@@ -210,8 +210,8 @@ def test_killed_training_leaves_no_half_model(tmp_path):
             process.kill()
     assert process.returncode == -signal.SIGKILL, "training ended before it could be killed"
     assert not out.exists() or verify_model_dir(out)
-    leftovers = list(out.parent.glob(".m.tmp-*"))
-    assert leftovers  # the killed process could not clean up after itself
+    if not out.exists():  # killed before the rename: the staging dir is left behind
+        assert list(out.parent.glob(".m.tmp-*"))
 
     small = write_jsonl(tmp_path / "small.jsonl", make_labelled_corpus(n=40))
     assert tagger_main(["train", "--data", str(small), "--out", str(out), "--cv", "0"]) == 0
