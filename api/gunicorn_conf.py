@@ -85,6 +85,15 @@ def _reload_in_master(server):
                     tagger.name, tagger.version, holder.generation)
 
 
+def post_worker_init(worker):
+    """Start the reload watcher and publish the model metric as soon as a worker is up,
+    not at its first request."""
+    try:
+        worker.wsgi.extensions["tagger"]["holder"].ensure_worker_started()
+    except Exception:  # noqa: BLE001 - the request path starts it lazily anyway
+        worker.log.exception("could not start the model watcher")
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
