@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from tagger.corpus import Document
-from tagger.model import Evidence, explain, score_texts
 from tagger.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # scikit-learn costs seconds to import; commands that never score skip it
+    from sklearn.pipeline import Pipeline
+
+    from tagger.model import Evidence
 
 SCORE_DECIMALS = 4
 
@@ -36,6 +40,8 @@ class Tagger:
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """Theme probabilities, one row per text, one column per taxonomy theme."""
+        from tagger.model import score_texts
+
         return score_texts(self.pipeline, texts)
 
     def tag(
@@ -61,6 +67,8 @@ class Tagger:
                 for theme, score in zip(themes, row, strict=True)
             }
         if explain_tags:
+            from tagger.model import explain
+
             result["evidence"] = {
                 tag["theme"]: [
                     self._evidence_record(evidence, doc)
