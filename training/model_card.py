@@ -25,9 +25,9 @@ def render_model_card(manifest: dict) -> str:
         "## Design",
         "",
         f"`{manifest.get('design', {}).get('name', 'unknown')}`: "
-        "lemma uni/bigram TF-IDF + character n-gram TF-IDF + taxonomy phrase counts, one "
-        "class-weighted logistic regression per theme, per-theme thresholds tuned by "
-        "cross-validation.",
+        "lemma uni/bigram TF-IDF (title counted again) + taxonomy phrase counts (text and "
+        "title), one class-weighted logistic regression per theme, per-theme thresholds tuned "
+        "by cross-validation (see `training/EXPERIMENTS.md`).",
         "",
         "## Training data",
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from tagger.cli.common import (
     CommandError,
@@ -21,6 +22,8 @@ def register(subparsers) -> None:
                         help="labelled JSON Lines or CSV; repeatable")
     add_model_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--report", metavar="DIR", type=Path,
+                        help="also write a precision/recall-vs-threshold PNG per theme here")
     parser.set_defaults(handler=run)
 
 
@@ -38,12 +41,16 @@ def run(args) -> int:
     if not documents:
         raise CommandError("no usable labelled records")
     try:
-        report = evaluate_tagger(tagger, documents)
+        report = evaluate_tagger(tagger, documents, report_dir=args.report)
     except ValueError as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write the report: {error}") from None
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
+    if args.report:
+        print(f"wrote {len(report['plots'])} plots to {args.report}", file=sys.stderr)
     print(f"evaluated {len(documents)}, skipped {reporter.skipped}", file=sys.stderr)
     return exit_status(len(documents), reporter.skipped)

@@ -23,6 +23,14 @@ def register(subparsers) -> None:
                         "0 skips)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
     parser.add_argument("--name", default=None, help="model name (default: the --out folder)")
+    parser.add_argument("--silver", action="append", default=[], metavar="FILE",
+                        help="silver-labelled JSON Lines from `tagger weak-label`, added to "
+                        "training with --silver-weight (repeatable; never used for metrics)")
+    parser.add_argument("--silver-weight", type=float, default=0.3, metavar="W",
+                        help="sample weight of silver documents, in (0, 1] (default 0.3)")
+    parser.add_argument("--learning-curve", type=int, nargs="+", default=[], metavar="N",
+                        help="also cross-validate with only N training abstracts per fold "
+                        "(one point each) for the model card's learning curve")
     parser.set_defaults(handler=run)
 
 
@@ -46,11 +54,26 @@ def run(args) -> int:
         stdin = path == "-"
         sources.append({"file": "(stdin)" if stdin else Path(path).name, "records": len(docs),
                         "sha256": None if stdin else sha256_file(Path(path))})
+    if not 0 < args.silver_weight <= 1:
+        raise CommandError("--silver-weight must be in (0, 1]", EXIT_USAGE)
+    if args.learning_curve and args.cv < 2:
+        raise CommandError("--learning-curve needs cross-validation (--cv 2 or more)", EXIT_USAGE)
+    silver = []
+    for path in args.silver:
+        try:
+            docs = list(read_documents(path, on_error=reporter, labelled=True))
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+        silver += docs
+        sources.append({"file": Path(path).name, "records": len(docs), "silver": True,
+                        "sha256": sha256_file(Path(path)) if path != "-" else None})
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
     try:
-        tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed)
+        tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed,
+                                     silver=silver, silver_weight=args.silver_weight,
+                                     learning_curve_sizes=args.learning_curve)
     except ValueError as error:
         raise CommandError(str(error)) from None
     out = Path(args.out)
