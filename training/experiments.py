@@ -12,6 +12,7 @@ Usage::
     python -m training.experiments                      # every design, both protocols
     python -m training.experiments --design default --design no-char
     python -m training.experiments --design default --throughput
+    python -m training.experiments --design default --protocol none --throughput  # speed only
     python -m training.experiments --list
 
 Results go to stdout as markdown rows and, with ``--out DIR``, one JSON per design.
@@ -50,7 +51,7 @@ class Design:
 
 
 BASE = {"features__char_mode": None, "features__title_weight": 0.0,
-        "features__phrase_weight": 1.0, "classifier__C": 4.0,
+        "features__title_phrases": False, "features__phrase_weight": 1.0, "classifier__C": 4.0,
         "classifier__class_weight": "balanced"}
 V2 = {**BASE, "features__title_weight": 0.5, "features__title_phrases": True}
 
@@ -60,7 +61,8 @@ DESIGNS: dict[str, Design] = {
     "old-default": Design(
         "lemma 1-2g TF-IDF + char_wb 3-5g TF-IDF + phrase counts, LR C=4 balanced",
         {"features__char_mode": "text", "features__char_ngram_range": (3, 5),
-         "features__title_weight": 0.0, "features__phrase_weight": 1.0,
+         "features__title_weight": 0.0, "features__title_phrases": False,
+         "features__phrase_weight": 1.0,
          "classifier__C": 4.0, "classifier__class_weight": "balanced"}),
     "no-char": Design("old-default without the char n-gram block", BASE),
     "char-words": Design("no-char + char 3-5g of distinct lemmas (cached per word)",
@@ -200,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--design", action="append", metavar="NAME",
                         help="design to run (repeatable; default: all)")
     parser.add_argument("--list", action="store_true", help="list the designs and exit")
-    parser.add_argument("--protocol", action="append", choices=["arxiv", "all"],
-                        help="protocol(s) to run (default: both)")
+    parser.add_argument("--protocol", action="append", choices=["arxiv", "all", "none"],
+                        help="protocol(s) to run (default: both; 'none' with --throughput "
+                        "measures speed only)")
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
                         help="the shared data folder (default: ../shared)")
     parser.add_argument("--silver", type=Path, metavar="FILE",
@@ -223,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     taxonomy = load_taxonomy()
     seed_docs, arxiv_docs = load_sets(args.shared)
     silver = read_silver(args.silver) if args.silver else None
-    protocols = tuple(args.protocol or ("arxiv", "all"))
+    protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
     results = []
     for name in names:
         result = run_design(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, silver,
