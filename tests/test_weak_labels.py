@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from tagger.cli import main as tagger_main
 from tagger.corpus import Document, read_documents
 from tagger.taxonomy import load_taxonomy
 from tests.conftest import make_labelled_corpus, write_jsonl
@@ -78,11 +79,13 @@ def test_cli_writes_silver_jsonl_and_reports_bad_records(tmp_path):
     assert silver[0].tags == tuple(records[0]["tags"])
 
 
-def test_cli_usage_errors(tmp_path):
+def test_cli_usage_errors(tmp_path, capsys):
+    # In process (the subprocess path is covered above): only exit statuses and messages.
     source = write_jsonl(tmp_path / "pool.jsonl", [{"id": "p", "abstract": TWICE}])
-    assert run_tagger("weak-label", str(source), "--theme", "nope").returncode == 2
-    assert run_tagger("weak-label", str(source), "--min-matches", "0").returncode == 2
-    assert run_tagger("weak-label", str(tmp_path / "missing.jsonl")).returncode == 1
+    assert tagger_main(["weak-label", str(source), "--theme", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert tagger_main(["weak-label", str(source), "--min-matches", "0"]) == 2
+    assert tagger_main(["weak-label", str(tmp_path / "missing.jsonl")]) == 1
 
 
 def test_silver_documents_move_the_model_by_their_weight():
@@ -116,7 +119,6 @@ def test_train_cli_accepts_silver(tmp_path, labelled_corpus):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["training"]["silver"] == {"n_documents": 5, "weight": 0.5}
     assert [entry.get("silver", False) for entry in manifest["training_data"]] == [False, True]
-    bad = run_tagger("train", "--data", str(labelled_corpus), "--silver", str(silver),
-                     "--silver-weight", "2", "--out", str(tmp_path / "m2"))
-    assert bad.returncode == 2
+    assert tagger_main(["train", "--data", str(labelled_corpus), "--silver", str(silver),
+                        "--silver-weight", "2", "--out", str(tmp_path / "m2")]) == 2
     assert np.isfinite(manifest["training"]["seconds"])
