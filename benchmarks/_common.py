@@ -132,12 +132,14 @@ def wait_ready(base_url: str, timeout: float = 60.0, process: subprocess.Popen |
 
 @contextmanager
 def serve(model: Path = SHIPPED_MODEL, workers: int = 2, env: dict[str, str] | None = None,
-          log_path: Path | None = None) -> Iterator[Server]:
+          log_path: Path | None = None, threads: int | None = None) -> Iterator[Server]:
     """Run ``tagger serve`` on a free 127.0.0.1 port until the block ends."""
     port = free_port()
     log_path = log_path or Path(f"/tmp/tagger-bench-{port}.log")
     command = tagger_command() + ["serve", "--host", "127.0.0.1", "--port", str(port),
                                   "--workers", str(workers), "--model", str(model)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
                                    stdout=log, stderr=subprocess.STDOUT,

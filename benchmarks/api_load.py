@@ -135,9 +135,10 @@ def check_one(url: str, body: bytes) -> dict:
 
 def markdown(result: dict) -> str:
     lat = result["latency_ms"]
+    threads = f" --threads {result['threads']}" if result["threads"] else ""
     rows = [
         ("client", result["client"]),
-        ("server", f"tagger serve --workers {result['workers']} (gunicorn), model "
+        ("server", f"tagger serve --workers {result['workers']}{threads} (gunicorn), model "
                    f"{result['model'].get('name')} {result['model'].get('version')}"),
         ("concurrency", result["concurrency"]),
         ("requests", f"{result['requests']:,} in {result['seconds']} s"),
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="benchmark a running server instead of starting one")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="threads per worker (tagger serve's default)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     documents = read_documents(args.corpus, args.documents)
     bodies = [json.dumps(doc).encode() for doc in documents]
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    context = nullcontext(None) if args.url else serve(args.model, workers=args.workers)
+    context = nullcontext(None) if args.url else serve(args.model, workers=args.workers,
+                                                         threads=args.threads)
     with context as server, tempfile.TemporaryDirectory() as tmp:
         url = args.url.rstrip("/") if args.url else server.base_url
         wait_ready(url)
@@ -206,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         result["load_average_1m"] = round(os.getloadavg()[0], 2)
     result.update({
         "endpoint": "POST /v1/tag", "concurrency": args.concurrency,
-        "workers": args.workers if not args.url else None, "url": args.url or "(started)",
+        "workers": args.workers if not args.url else None, "threads": args.threads,
+        "url": args.url or "(started)",
         "documents": len(documents), "corpus": str(args.corpus.name), "model": model,
         "targets": {"p99_ms_below": TARGET_P99_MS, "requests_per_s_at_least": TARGET_RPS},
         "meets_targets": result["latency_ms"]["p99"] < TARGET_P99_MS

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import secrets
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -140,20 +144,22 @@ def client(url: str, kinds, deadline: float, seed: int, tally: Tally) -> None:
     connection.close()
 
 
-def reloader(url: str, token: str, every: float, started: float, deadline: float,
-             log: list[dict]) -> None:
+def reloader(url: str, token: str, models: ModelSwitch, every: float, started: float,
+             deadline: float, log: list[dict]) -> None:
     connection = Connection(url, timeout=60)
     next_at = started + every
     while next_at < deadline:
         time.sleep(max(0.0, next_at - time.monotonic()))
-        started = time.perf_counter()
+        version = models.switch()
+        begun = time.perf_counter()
         try:
             status, data = connection.request("POST", "/v1/admin/reload", b"",
                                               {"Authorization": f"Bearer {token}"})
         except OSError as error:
             status, data = 0, repr(error).encode()
-        log.append({"at_s": round(time.monotonic() - started, 1), "status": status,
-                    "seconds": round(time.perf_counter() - started, 3),
+        log.append({"at_s": round(time.monotonic() - started, 1), "to": version,
+                    "status": status,
+                    "seconds": round(time.perf_counter() - begun, 3),
                     "body": data[:200].decode("utf-8", "replace")})
         next_at += every
 
@@ -166,6 +172,60 @@ def sample_rss(server, every: float, started: float, deadline: float,
         time.sleep(every)
         timeline.append({"at_s": round(time.monotonic() - started, 1),
                          "total_mib": round(sum(server.worker_rss().values()) / 2**20, 1)})
+
+
+class ModelSwitch:
+    """Two copies of the model that differ only in ``model_version`` behind a symlink that
+    ``TAGGER_MODEL`` names: every reload really swaps the model in every worker (reloading
+    an unchanged directory is skipped by workers that already serve it)."""
+
+    def __init__(self, source: Path, root: Path):
+        self.dirs = []
+        for name in ("a", "b"):
+            target = root / name
+            shutil.copytree(source, target)
+            manifest_path = target / "manifest.json"
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest["model_version"] = f"{manifest.get('model_version', '0')}-soak-{name}"
+            manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            self.dirs.append(target)
+        self.link = root / "current"
+        self.link.symlink_to(self.dirs[0])
+        self.current = 0
+
+    def switch(self) -> str:
+        """Point the link at the other copy (atomic rename) and return its version."""
+        self.current = 1 - self.current
+        staging = self.link.with_name("current.new")
+        staging.unlink(missing_ok=True)
+        staging.symlink_to(self.dirs[self.current])
+        os.replace(staging, self.link)
+        return self.dirs[self.current].name
+
+
+def warm_up(url: str, kinds, rng: random.Random, rounds: int = 10) -> None:
+    connection = Connection(url, timeout=60)
+    for _ in range(rounds):
+        for _, _, make in kinds:
+            method, path, body, headers, _ = make(rng)
+            connection.request(method, path, body, headers)
+    connection.close()
+
+
+def reload_all_workers(server, models: ModelSwitch, workers: int,
+                       timeout: float = 120.0) -> None:
+    """Swap the model by SIGHUP to the master; wait until it and every worker logged it."""
+    def reloads() -> int:
+        return server.log_path.read_text(errors="replace").count("model reloaded")
+
+    wanted = reloads() + workers + 1
+    models.switch()
+    os.kill(server.pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while reloads() < wanted:
+        if time.monotonic() > deadline:
+            raise RuntimeError("workers did not all reload after SIGHUP")
+        time.sleep(0.2)
 
 
 def rss_mib(sizes: dict[int, int]) -> dict:
@@ -188,6 +248,10 @@ def markdown(result: dict) -> str:
         ("latency p50 / p99 (all)", f"{result['latency_ms']['p50']} ms / "
                                     f"{result['latency_ms']['p99']} ms"),
         ("latency p99 (valid)", f"{result['valid_latency_ms']['p99']} ms"),
+        ("worker RSS fresh -> after first reload (one-off)",
+         f"{result['rss_mib']['fresh_before_first_reload']['total']} MiB -> "
+         f"{result['rss_mib']['start']['total']} MiB "
+         f"({result['rss_first_reload_step_pct']:+.1f}%)"),
         ("worker RSS start -> end", f"{result['rss_mib']['start']['total']} MiB -> "
                                     f"{result['rss_mib']['end']['total']} MiB "
                                     f"({result['rss_growth_pct']:+.1f}%)"),
@@ -217,19 +281,20 @@ def main(argv: list[str] | None = None) -> int:
     documents = read_documents(args.corpus, args.documents)
     kinds = traffic(documents)
     token = secrets.token_urlsafe(24)
-    env = {"TAGGER_ADMIN_TOKEN": token, "TAGGER_MODEL": str(args.model.resolve())}
+    scratch = tempfile.TemporaryDirectory(prefix="tagger-soak-")
+    models = ModelSwitch(args.model.resolve(), Path(scratch.name))
+    env = {"TAGGER_ADMIN_TOKEN": token, "TAGGER_MODEL": str(models.link)}
     tally = Tally()
     reloads: list[dict] = []
-    with serve(args.model, workers=args.workers, env=env) as server:
-        # Warm both workers on every kind of request before the first RSS sample, so that
-        # "start" means "serving" rather than "just forked".
-        warm = Connection(server.base_url)
-        rng = random.Random(args.seed)
-        for _ in range(10):
-            for _, _, make in kinds:
-                method, path, body, headers, _ = make(rng)
-                warm.request(method, path, body, headers)
-        warm.close()
+    with scratch, serve(models.link, workers=args.workers, env=env) as server:
+        # Warm both workers on every kind of request, then once more after one reload in
+        # every worker (SIGHUP to the master): a worker's first reload replaces the model it
+        # shared copy-on-write with the master by a private copy, a one-off step reported as
+        # such. "start" is then the steady state that a leak would grow from.
+        warm_up(server.base_url, kinds, random.Random(args.seed))
+        rss_fresh = server.worker_rss()
+        reload_all_workers(server, models, args.workers)
+        warm_up(server.base_url, kinds, random.Random(args.seed + 1))
         rss_start = server.worker_rss()
         pids_start = server.worker_pids()
         started = time.monotonic()
@@ -238,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                                     args=(server.base_url, kinds, deadline, args.seed + k, tally))
                    for k in range(args.concurrency)]
         threads.append(threading.Thread(target=reloader, args=(
-            server.base_url, token, args.reload_every, started, deadline, reloads)))
+            server.base_url, token, models, args.reload_every, started, deadline, reloads)))
         rss_timeline: list[dict] = []
         threads.append(threading.Thread(target=sample_rss, args=(
             server, args.rss_every, started, deadline, rss_timeline)))
@@ -274,7 +339,10 @@ def main(argv: list[str] | None = None) -> int:
                        for name, q in (("p50", 50), ("p90", 90), ("p99", 99))},
         "valid_latency_ms": {name: round(percentile(valid, q), 2)
                              for name, q in (("p50", 50), ("p90", 90), ("p99", 99))},
-        "rss_mib": {"start": rss_mib(rss_start), "end": rss_mib(rss_end)},
+        "rss_mib": {"fresh_before_first_reload": rss_mib(rss_fresh),
+                    "start": rss_mib(rss_start), "end": rss_mib(rss_end)},
+        "rss_first_reload_step_pct": round(
+            (sum(rss_start.values()) / sum(rss_fresh.values()) - 1) * 100, 1),
         "worker_pids": {"start": pids_start, "end": pids_end},
         "rss_growth_pct": round(growth * 100, 1),
         "rss_timeline_mib": rss_timeline,
