@@ -32,6 +32,7 @@ lint: setup
 # learning curve for the model card (~2 min on 2 cores; design: training/EXPERIMENTS.md).
 model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
+		--unlabelled $(SHARED)/corpus/unlabelled.jsonl \
 		--out models/default --name default --seed 0 --cv 5 --learning-curve 100 250 500
 
 # The HTTP API under gunicorn with the shipped model (Ctrl-C stops it; kill -HUP reloads).

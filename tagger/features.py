@@ -26,6 +26,7 @@ from itertools import chain
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tagger.phrases import PhraseIndex
@@ -194,6 +195,9 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         phrase_weight: float = 1.0,
         title_phrases: bool = False,
         char_weight: float = 1.0,
+        lsa_components: int = 300,
+        lsa_weight: float = 1.5,
+        lsa_min_df: int = 5,
     ):
         self.theme_phrases = theme_phrases
         self.word_max_n = word_max_n
@@ -206,8 +210,14 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.phrase_weight = phrase_weight
         self.title_phrases = title_phrases
         self.char_weight = char_weight
+        self.lsa_components = lsa_components
+        self.lsa_weight = lsa_weight
+        self.lsa_min_df = lsa_min_df
 
-    def fit(self, texts: Sequence[str], y=None) -> ThemeFeatures:
+    def fit(
+        self, texts: Sequence[str], y=None, unlabelled_texts: Sequence[str] = ()
+    ) -> ThemeFeatures:
+        """Learn vocabularies (and the LSA projection, also from ``unlabelled_texts``)."""
         if self.word_max_n not in (1, 2):
             raise ValueError(f"word_max_n must be 1 or 2, not {self.word_max_n!r}")
         if self.char_mode not in (None, "words", "text"):
@@ -244,7 +254,40 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                                     **char_params).fit(texts))
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
+        self._fit_lsa(lemma_lists + [lemmas(text) for text in unlabelled_texts])
         return self
+
+    def _fit_lsa(self, lemma_lists: list[list[str]]) -> None:
+        """Latent semantic analysis over content-word unigrams: a dense, low-rank view in
+        which words that co-occur (in labelled and unlabelled abstracts alike) land close
+        together, so a paper can score on a theme through related words no labelled paper used.
+        Fitting it on thousands of unlabelled abstracts is the semi-supervised part of the
+        model; at tagging time it costs one small sparse-dense product."""
+        self.lsa_vectorizer_ = self.lsa_lookup_ = self.lsa_projection_ = None
+        if not self.lsa_components:
+            return
+        vectorizer = _drop_stop_words(TfidfVectorizer(
+            analyzer=LemmaNgrams(1), min_df=self.lsa_min_df, sublinear_tf=True,
+            dtype=np.float32).fit(lemma_lists))
+        lookup = _NgramLookup(vectorizer.vocabulary_)
+        matrix = _tfidf_rows([lookup.columns(content_words(x)) for x in lemma_lists],
+                             vectorizer.idf_)
+        rank = min(self.lsa_components, matrix.shape[1] - 1, matrix.shape[0] - 1)
+        if rank < 2:
+            return
+        svd = TruncatedSVD(n_components=rank, algorithm="randomized", n_iter=5,
+                           random_state=0).fit(matrix)
+        self.lsa_vectorizer_, self.lsa_lookup_ = vectorizer, lookup
+        self.lsa_projection_ = np.ascontiguousarray(svd.components_.T, dtype=np.float32)
+
+    def _lsa_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        columns = self.lsa_lookup_.columns
+        matrix = _tfidf_rows([columns(content_words(x)) for x in lemma_lists],
+                             self.lsa_vectorizer_.idf_)
+        dense = np.asarray(matrix @ self.lsa_projection_)
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(dense / norms * np.float32(self.lsa_weight))
 
     def _word_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
         idf = self.word_vectorizer_.idf_
@@ -281,6 +324,8 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 blocks.append(self._phrase_block(title_lists))
         if self.char_vectorizer_ is not None:
             blocks.append(self._char_block(texts, lemma_lists))
+        if getattr(self, "lsa_projection_", None) is not None:
+            blocks.append(self._lsa_block(lemma_lists))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def feature_names(self) -> list[str]:
@@ -293,4 +338,6 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 names += [f"title-phrase:{i}" for i in range(self.phrase_index_.n_themes)]
         if self.char_vectorizer_ is not None:
             names += [f"char:{g}" for g in self.char_vectorizer_.get_feature_names_out()]
+        if getattr(self, "lsa_projection_", None) is not None:
+            names += [f"lsa:{i}" for i in range(self.lsa_projection_.shape[1])]
         return names

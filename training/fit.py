@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -22,7 +22,7 @@ from training.metrics import label_matrix, multilabel_report
 from training.thresholds import tune_thresholds
 
 # Name recorded in manifests; see training/EXPERIMENTS.md for what it stands for.
-DESIGN_NAME = "lemma-phrase-logistic-v2"
+DESIGN_NAME = "lemma-phrase-lsa-logistic-v3"
 # Per-theme thresholds maximise F0.8: the real stream is mostly off-topic papers, and leaning
 # to precision cut no-theme false positives by a quarter at the same micro-F1 (EXPERIMENTS.md).
 THRESHOLD_PARAMS = {"beta": 0.8}
@@ -38,14 +38,17 @@ class CrossValidation:
 
 
 def fit_pipeline(
-    model: Pipeline, texts: Sequence[str], Y: np.ndarray, weights: np.ndarray | None = None
+    model: Pipeline, texts: Sequence[str], Y: np.ndarray, weights: np.ndarray | None = None,
+    unlabelled: Sequence[str] = (),
 ) -> Pipeline:
     """Fit a fresh clone of ``model``; ``weights`` (one per text) reach the classifier as
-    sample weights, so silver or skewed documents can count less than gold ones."""
+    sample weights, so silver or skewed documents can count less than gold ones;
+    ``unlabelled`` texts reach the features (the LSA block learns word co-occurrence there)."""
     fitted = clone(model)
-    if weights is None or np.all(weights == 1.0):
-        return fitted.fit(list(texts), Y)
-    return fitted.fit(list(texts), Y, classifier__sample_weight=np.asarray(weights, float))
+    params: dict = {"features__unlabelled_texts": list(unlabelled)}
+    if weights is not None and not np.all(weights == 1.0):
+        params["classifier__sample_weight"] = np.asarray(weights, float)
+    return fitted.fit(list(texts), Y, **params)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ExtraData:
     texts: list[str]
     Y: np.ndarray
     weights: np.ndarray
+    unlabelled: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, n_labels: int) -> ExtraData:
@@ -63,7 +67,8 @@ class ExtraData:
 
     def __add__(self, other: ExtraData) -> ExtraData:
         return ExtraData(self.texts + other.texts, np.vstack([self.Y, other.Y]),
-                         np.concatenate([self.weights, other.weights]))
+                         np.concatenate([self.weights, other.weights]),
+                         self.unlabelled + other.unlabelled)
 
 
 def _fit_fold(
@@ -76,7 +81,8 @@ def _fit_fold(
         train_texts += extra.texts
         train_Y = np.vstack([train_Y, extra.Y])
         train_w = np.concatenate([train_w, extra.weights])
-    fitted = fit_pipeline(model, train_texts, train_Y, train_w)
+    fitted = fit_pipeline(model, train_texts, train_Y, train_w,
+                          unlabelled=extra.unlabelled if extra is not None else ())
     return fitted.predict_proba([texts[i] for i in test])
 
 
@@ -204,6 +210,7 @@ def train_tagger(
     silver: Sequence[Document] = (),
     silver_weight: float = 0.3,
     learning_curve_sizes: Sequence[int] = (),
+    unlabelled: Sequence[str] = (),
 ) -> tuple[Tagger, dict]:
     """Train on labelled documents; returns the tagger and the training facts for its manifest.
 
@@ -211,6 +218,8 @@ def train_tagger(
     ``silver`` documents (weak labels) join every training fold and the final fit with sample
     weight ``silver_weight``; they are never scored, so the reported metrics stay gold-only.
     ``learning_curve_sizes`` adds a learning curve (see :func:`learning_curve`).
+    ``unlabelled`` texts (no tags) only shape the features: the LSA block learns which words
+    co-occur from them, in every fold and in the final fit.
     """
     check_tags(documents, taxonomy)
     check_tags(silver, taxonomy)
@@ -221,10 +230,10 @@ def train_tagger(
     texts = [doc.text for doc in documents]
     Y = label_matrix([doc.tags or () for doc in documents], ids)
     extra = None
-    if silver:
+    if silver or unlabelled:
         extra = ExtraData([doc.text for doc in silver],
                           label_matrix([doc.tags or () for doc in silver], ids),
-                          np.full(len(silver), float(silver_weight)))
+                          np.full(len(silver), float(silver_weight)), list(unlabelled))
     model = build_model(taxonomy, **(params or {}))
     facts: dict = {
         "design": {"name": DESIGN_NAME, "params": _plain(model.get_params()),
@@ -232,6 +241,8 @@ def train_tagger(
         "training": {"seed": seed, "cv_folds": folds, "n_documents": len(documents),
                      "positives": dict(zip(ids, map(int, Y.sum(axis=0)), strict=True))},
     }
+    if unlabelled:
+        facts["training"]["unlabelled_documents"] = len(unlabelled)
     if silver:
         facts["training"]["silver"] = {"n_documents": len(silver), "weight": silver_weight}
     if folds >= 2:
@@ -253,7 +264,7 @@ def train_tagger(
         all_texts = texts + extra.texts
         all_Y = np.vstack([Y, extra.Y])
         weights = np.concatenate([np.ones(len(texts)), extra.weights])
-    pipeline = fit_pipeline(model, all_texts, all_Y, weights)
+    pipeline = fit_pipeline(model, all_texts, all_Y, weights, unlabelled=unlabelled)
     facts["training"]["seconds"] = round(time.perf_counter() - started, 1)
     return Tagger(taxonomy, pipeline, thresholds), facts
 

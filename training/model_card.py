@@ -26,7 +26,8 @@ def render_model_card(manifest: dict) -> str:
         "",
         f"`{manifest.get('design', {}).get('name', 'unknown')}`: "
         "lemma uni/bigram TF-IDF (title counted again) + taxonomy phrase counts (text and "
-        "title), one class-weighted logistic regression per theme, per-theme thresholds tuned "
+        "title) + a 300-dimension LSA block learnt with unlabelled abstracts, one "
+        "class-weighted logistic regression per theme, per-theme thresholds tuned "
         "by cross-validation (see `training/EXPERIMENTS.md`).",
         "",
         "## Training data",
@@ -35,7 +36,9 @@ def render_model_card(manifest: dict) -> str:
     for entry in manifest.get("training_data", []):
         # Standard input has no file to hash; say so instead of a checksum.
         digest = f"sha256 `{entry['sha256'][:16]}…`" if entry.get("sha256") else "read from stdin"
-        lines.append(f"- `{entry['file']}`: {entry['records']} records, {digest}")
+        role = " (unlabelled: features only)" if entry.get("unlabelled") else (
+            " (silver labels)" if entry.get("silver") else "")
+        lines.append(f"- `{entry['file']}`{role}: {entry['records']} records, {digest}")
     lines += ["", f"{training.get('n_documents', '?')} documents, seed {training.get('seed')}, "
               f"{training.get('cv_folds')}-fold cross-validation, "
               f"{training.get('seconds', '?')} s to train.", ""]

@@ -26,6 +26,9 @@ def register(subparsers) -> None:
     parser.add_argument("--silver", action="append", default=[], metavar="FILE",
                         help="silver-labelled JSON Lines from `tagger weak-label`, added to "
                         "training with --silver-weight (repeatable; never used for metrics)")
+    parser.add_argument("--unlabelled", action="append", default=[], metavar="FILE",
+                        help="abstracts without tags (JSON Lines, CSV or text): the features' "
+                        "LSA block learns word co-occurrence from them (repeatable)")
     parser.add_argument("--silver-weight", type=float, default=0.3, metavar="W",
                         help="sample weight of silver documents, in (0, 1] (default 0.3)")
     parser.add_argument("--learning-curve", type=int, nargs="+", default=[], metavar="N",
@@ -67,13 +70,23 @@ def run(args) -> int:
         silver += docs
         sources.append({"file": Path(path).name, "records": len(docs), "silver": True,
                         "sha256": sha256_file(Path(path)) if path != "-" else None})
+    unlabelled = []
+    for path in args.unlabelled:
+        try:
+            docs = list(read_documents(path, on_error=reporter))
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+        unlabelled += [doc.text for doc in docs]
+        sources.append({"file": Path(path).name, "records": len(docs), "unlabelled": True,
+                        "sha256": sha256_file(Path(path)) if path != "-" else None})
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
     try:
         tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed,
                                      silver=silver, silver_weight=args.silver_weight,
-                                     learning_curve_sizes=args.learning_curve)
+                                     learning_curve_sizes=args.learning_curve,
+                                     unlabelled=unlabelled)
     except ValueError as error:
         raise CommandError(str(error)) from None
     out = Path(args.out)
