@@ -58,8 +58,9 @@ def test_title_is_the_first_line_only():
 def test_title_weight_and_title_phrases_add_title_signal(corpus, taxonomy):
     texts = [d.text for d in corpus]
     phrases = tuple(t.phrases for t in taxonomy.themes)
-    plain = ThemeFeatures(phrases).fit(texts)
-    titled = ThemeFeatures(phrases, title_weight=0.5, title_phrases=True).fit(texts)
+    plain = ThemeFeatures(phrases, lsa_components=0).fit(texts)
+    titled = ThemeFeatures(phrases, title_weight=0.5, title_phrases=True,
+                           lsa_components=0).fit(texts)
     text = "Kalman filter tricks.\nWe study a kalman filter."
     a, b = plain.transform([text]), titled.transform([text])
     assert b.shape[1] == a.shape[1] + len(taxonomy)

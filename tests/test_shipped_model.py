@@ -20,7 +20,9 @@ def test_shipped_model_verifies_and_is_small():
     assert manifest["name"] == "default"
     assert [theme["id"] for theme in manifest["taxonomy"]["themes"]] == GUIDELINE_IDS
     assert sorted(entry["file"] for entry in manifest["training_data"]) == [
-        "arxiv_train.jsonl", "seed.jsonl"]
+        "arxiv_train.jsonl", "seed.jsonl", "unlabelled.jsonl"]
+    assert [e["file"] for e in manifest["training_data"] if e.get("unlabelled")] == [
+        "unlabelled.jsonl"]
     assert manifest["cv_metrics"]["micro_f1"] > 0.5
     assert sum(path.stat().st_size for path in SHIPPED_MODEL.iterdir()) < MAX_BYTES
 
@@ -30,7 +32,8 @@ def test_shipped_model_was_trained_on_the_shared_labels(shared_dir):
 
     manifest = verify_model_dir(SHIPPED_MODEL)
     for entry in manifest["training_data"]:
-        data = (shared_dir / "corpus" / "labels" / entry["file"]).read_bytes()
+        folder = shared_dir / "corpus" / ("" if entry.get("unlabelled") else "labels")
+        data = (folder / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["file"]
         assert data.count(b"\n") == entry["records"], entry["file"]
 
