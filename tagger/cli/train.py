@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tagger.artifact import ModelError, save_model, sha256_file
 from tagger.cli.common import EXIT_USAGE, CommandError, SkipReporter, exit_status
-from tagger.corpus import CorpusError, read_documents
+from tagger.corpus import CorpusError, Document, read_documents
 from tagger.taxonomy import TaxonomyError, load_taxonomy
 
 
@@ -37,6 +37,28 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def _read_inputs(
+    paths: list[str], reporter: SkipReporter, sources: list[dict], labelled: bool = False,
+    role: str | None = None,
+) -> list[Document]:
+    """Read every file of one role, appending a manifest entry per file to ``sources``
+    (name, record count, SHA-256; ``role`` flags silver or unlabelled files)."""
+    documents: list[Document] = []
+    for path in paths:
+        try:
+            docs = list(read_documents(path, on_error=reporter, labelled=labelled))
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+        documents += docs
+        stdin = path == "-"
+        entry = {"file": "(stdin)" if stdin else Path(path).name, "records": len(docs),
+                 "sha256": None if stdin else sha256_file(Path(path))}
+        if role:
+            entry[role] = True
+        sources.append(entry)
+    return documents
+
+
 def run(args) -> int:
     from training.fit import train_tagger
 
@@ -46,39 +68,16 @@ def run(args) -> int:
         taxonomy = load_taxonomy(args.taxonomy)
     except TaxonomyError as error:
         raise CommandError(str(error)) from None
-    reporter = SkipReporter()
-    documents, sources = [], []
-    for path in args.data:
-        try:
-            docs = list(read_documents(path, on_error=reporter, labelled=True))
-        except CorpusError as error:
-            raise CommandError(str(error)) from None
-        documents += docs
-        stdin = path == "-"
-        sources.append({"file": "(stdin)" if stdin else Path(path).name, "records": len(docs),
-                        "sha256": None if stdin else sha256_file(Path(path))})
     if not 0 < args.silver_weight <= 1:
         raise CommandError("--silver-weight must be in (0, 1]", EXIT_USAGE)
     if args.learning_curve and args.cv < 2:
         raise CommandError("--learning-curve needs cross-validation (--cv 2 or more)", EXIT_USAGE)
-    silver = []
-    for path in args.silver:
-        try:
-            docs = list(read_documents(path, on_error=reporter, labelled=True))
-        except CorpusError as error:
-            raise CommandError(str(error)) from None
-        silver += docs
-        sources.append({"file": Path(path).name, "records": len(docs), "silver": True,
-                        "sha256": sha256_file(Path(path)) if path != "-" else None})
-    unlabelled = []
-    for path in args.unlabelled:
-        try:
-            docs = list(read_documents(path, on_error=reporter))
-        except CorpusError as error:
-            raise CommandError(str(error)) from None
-        unlabelled += [doc.text for doc in docs]
-        sources.append({"file": Path(path).name, "records": len(docs), "unlabelled": True,
-                        "sha256": sha256_file(Path(path)) if path != "-" else None})
+    reporter = SkipReporter()
+    sources: list[dict] = []
+    documents = _read_inputs(args.data, reporter, sources, labelled=True)
+    silver = _read_inputs(args.silver, reporter, sources, labelled=True, role="silver")
+    unlabelled = [doc.text for doc in
+                  _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")]
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
