@@ -280,14 +280,23 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.lsa_vectorizer_, self.lsa_lookup_ = vectorizer, lookup
         self.lsa_projection_ = np.ascontiguousarray(svd.components_.T, dtype=np.float32)
 
-    def _lsa_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+    def _lsa_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """LSA coordinates, row by row with numpy only: the same sublinear, L2-normalised
+        TF-IDF as :func:`_tfidf_rows`, projected, without building a sparse matrix (whose
+        construction dominated the cost of tagging one abstract)."""
         columns = self.lsa_lookup_.columns
-        matrix = _tfidf_rows([columns(content_words(x)) for x in lemma_lists],
-                             self.lsa_vectorizer_.idf_)
-        dense = np.asarray(matrix @ self.lsa_projection_)
+        idf = self.lsa_vectorizer_.idf_
+        projection = self.lsa_projection_
+        dense = np.zeros((len(lemma_lists), projection.shape[1]), dtype=np.float32)
+        for row, lemma_list in enumerate(lemma_lists):
+            found = columns(content_words(lemma_list))
+            if found:
+                unique, counts = np.unique(found, return_counts=True)
+                weights = (np.log(counts) + 1.0) * idf[unique]
+                dense[row] = (weights / np.linalg.norm(weights)) @ projection[unique]
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return sp.csr_matrix(dense / norms * np.float32(self.lsa_weight))
+        return dense / norms * np.float32(self.lsa_weight)
 
     def _word_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
         idf = self.word_vectorizer_.idf_
@@ -295,12 +304,12 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return _tfidf_rows([columns(content_words(lemma_list)) for lemma_list in lemma_lists],
                            idf)
 
-    def _phrase_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+    def _phrase_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
         counts = np.array(
             [self.phrase_index_.counts(lemma_list) for lemma_list in lemma_lists],
             dtype=np.float32,
         ).reshape(len(lemma_lists), self.phrase_index_.n_themes)
-        return sp.csr_matrix(np.log1p(counts) * self.phrase_weight)
+        return np.log1p(counts) * np.float32(self.phrase_weight)
 
     def _char_block(self, texts: Sequence[str], lemma_lists) -> sp.csr_matrix:
         if self.char_lookup_ is not None:
@@ -317,15 +326,26 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             title_lists = [lemmas(split_title(text)) for text in texts]
         if self.title_weight:
             words = words + self._word_block(title_lists) * np.float32(self.title_weight)
-        blocks = [words]
+        # Small dense blocks are joined with numpy and converted to sparse once: every sparse
+        # matrix built costs more than the arithmetic when tagging a single abstract.
+        phrases: list[np.ndarray] = []
         if self.phrase_index_ is not None:
-            blocks.append(self._phrase_block(lemma_lists))
+            phrases.append(self._phrase_block(lemma_lists))
             if self.title_phrases:
-                blocks.append(self._phrase_block(title_lists))
-        if self.char_vectorizer_ is not None:
+                phrases.append(self._phrase_block(title_lists))
+        lsa = (self._lsa_block(lemma_lists)
+               if getattr(self, "lsa_projection_", None) is not None else None)
+        blocks = [words]
+        if self.char_vectorizer_ is None:
+            dense = phrases + ([lsa] if lsa is not None else [])
+            if dense:
+                blocks.append(sp.csr_matrix(np.hstack(dense)))
+        else:
+            if phrases:
+                blocks.append(sp.csr_matrix(np.hstack(phrases)))
             blocks.append(self._char_block(texts, lemma_lists))
-        if getattr(self, "lsa_projection_", None) is not None:
-            blocks.append(self._lsa_block(lemma_lists))
+            if lsa is not None:
+                blocks.append(sp.csr_matrix(lsa))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def feature_names(self) -> list[str]:
