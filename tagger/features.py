@@ -92,20 +92,79 @@ def _drop_stop_words(vectorizer: TfidfVectorizer) -> TfidfVectorizer:
     return vectorizer
 
 
-def _tfidf_rows(columns: list[list[int]], idf: np.ndarray) -> sp.csr_matrix:
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, columns, values; row-major order
+
+
+def _tfidf_entries(columns: Sequence[Sequence[int]], idf: np.ndarray) -> Entries:
     """Sublinear-TF x IDF, L2-normalised rows (TfidfVectorizer's ``sublinear_tf=True``,
-    ``norm="l2"``) from per-row lists of column indices (one entry per occurrence); counting
-    is left to scipy's duplicate summing, so no Python loop runs per entry."""
-    lengths = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
-    flat = np.fromiter(chain.from_iterable(columns), dtype=np.int32, count=int(lengths.sum()))
-    rows = np.repeat(np.arange(len(columns), dtype=np.int32), lengths)
-    matrix = sp.csr_matrix((np.ones(len(flat)), (rows, flat)), shape=(len(columns), len(idf)))
-    matrix.sum_duplicates()
-    matrix.data = (np.log(matrix.data) + 1.0) * idf[matrix.indices]
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    ``norm="l2"``) from per-row lists of column indices (one entry per occurrence), as sorted
+    ``(rows, columns, values)``. Counting is one ``np.unique`` over the whole batch, so no
+    Python loop runs per entry and no intermediate sparse matrix is built."""
+    n_rows, n_columns = len(columns), len(idf)
+    lengths = np.fromiter(map(len, columns), dtype=np.int64, count=n_rows)
+    flat = np.fromiter(chain.from_iterable(columns), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+    keys, counts = np.unique(rows * n_columns + flat, return_counts=True)
+    key_rows, key_columns = np.divmod(keys, n_columns)
+    values = (np.log(counts) + 1.0) * idf[key_columns]
+    norms = np.sqrt(np.bincount(key_rows, weights=values * values, minlength=n_rows))
     norms[norms == 0] = 1.0
-    matrix.data /= np.repeat(norms, np.diff(matrix.indptr))
-    return matrix.astype(np.float32)
+    return key_rows, key_columns, values / norms[key_rows]
+
+
+def _csr(entries: Entries, shape: tuple[int, int]) -> sp.csr_matrix:
+    """One CSR matrix from row-major sorted entries."""
+    rows, columns, values = entries
+    indptr = np.searchsorted(rows, np.arange(shape[0] + 1))
+    return sp.csr_matrix(
+        (values.astype(np.float32), columns.astype(np.int32), indptr), shape=shape)
+
+
+def _tfidf_rows(columns: Sequence[Sequence[int]], idf: np.ndarray) -> sp.csr_matrix:
+    """:func:`_tfidf_entries` as a CSR matrix."""
+    return _csr(_tfidf_entries(columns, idf), (len(columns), len(idf)))
+
+
+def _sum_entries(parts: list[Entries], n_columns: int) -> Entries:
+    """Add entry lists that may share cells (body and title word blocks)."""
+    if len(parts) == 1:
+        return parts[0]
+    rows = np.concatenate([part[0] for part in parts])
+    keys = rows * n_columns + np.concatenate([part[1] for part in parts])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    values = np.bincount(inverse, weights=np.concatenate([part[2] for part in parts]))
+    key_rows, key_columns = np.divmod(unique, n_columns)
+    return key_rows, key_columns, values
+
+
+def _merge_columns(parts: list[Entries], shape: tuple[int, int]) -> sp.csr_matrix:
+    """One CSR matrix from blocks that sit side by side (each row-major sorted, column ranges
+    increasing from part to part): every entry's position is computed, nothing is sorted."""
+    n_rows = shape[0]
+    counts = [np.bincount(part[0], minlength=n_rows) for part in parts]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.sum(counts, axis=0), out=indptr[1:])
+    size = int(indptr[-1])
+    columns = np.empty(size, dtype=np.int32)
+    values = np.empty(size, dtype=np.float32)
+    before = indptr[:-1].copy()  # where this part's entries of each row start
+    for (rows, part_columns, part_values), count in zip(parts, counts, strict=True):
+        part_start = np.zeros(n_rows, dtype=np.int64)
+        np.cumsum(count[:-1], out=part_start[1:])
+        positions = before[rows] + (np.arange(len(rows)) - part_start[rows])
+        columns[positions] = part_columns
+        values[positions] = part_values
+        before += count
+    return sp.csr_matrix((values, columns, indptr), shape=shape)
+
+
+def _block_entries(block: np.ndarray | sp.spmatrix) -> Entries:
+    """Non-zero entries of a dense or sparse block."""
+    if sp.issparse(block):
+        coo = block.tocoo()
+        return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    rows, columns = np.nonzero(block)
+    return rows.astype(np.int64), columns.astype(np.int64), block[rows, columns]
 
 
 class _NgramLookup:
@@ -299,10 +358,14 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return dense / norms * np.float32(self.lsa_weight)
 
     def _word_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        idf = self.word_vectorizer_.idf_
+        """The word TF-IDF block alone, as a matrix (what ``transform`` puts first)."""
+        return _csr(self._word_entries(lemma_lists),
+                    (len(lemma_lists), len(self.word_vectorizer_.idf_)))
+
+    def _word_entries(self, lemma_lists: Sequence[Sequence[str]]) -> Entries:
         columns = self.word_lookup_.columns
-        return _tfidf_rows([columns(content_words(lemma_list)) for lemma_list in lemma_lists],
-                           idf)
+        return _tfidf_entries([columns(content_words(x)) for x in lemma_lists],
+                              self.word_vectorizer_.idf_)
 
     def _phrase_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
         counts = np.array(
@@ -319,34 +382,34 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return self.char_vectorizer_.transform(texts) * self.char_weight
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Features of ``texts``, one row each. Every block is gathered as entries and one
+        CSR matrix is built at the end: building sparse matrices block by block cost more
+        than the arithmetic when tagging a single abstract (the API's case)."""
         lemma_lists = [lemmas(text) for text in texts]
-        words = self._word_block(lemma_lists)
         title_lists = None
         if self.title_weight or self.title_phrases:
             title_lists = [lemmas(split_title(text)) for text in texts]
+        n_words = len(self.word_vectorizer_.idf_)
+        word_parts = [self._word_entries(lemma_lists)]
         if self.title_weight:
-            words = words + self._word_block(title_lists) * np.float32(self.title_weight)
-        # Small dense blocks are joined with numpy and converted to sparse once: every sparse
-        # matrix built costs more than the arithmetic when tagging a single abstract.
-        phrases: list[np.ndarray] = []
+            rows, columns, values = self._word_entries(title_lists)
+            word_parts.append((rows, columns, values * self.title_weight))
+        blocks: list[np.ndarray | sp.spmatrix] = []
         if self.phrase_index_ is not None:
-            phrases.append(self._phrase_block(lemma_lists))
+            blocks.append(self._phrase_block(lemma_lists))
             if self.title_phrases:
-                phrases.append(self._phrase_block(title_lists))
-        lsa = (self._lsa_block(lemma_lists)
-               if getattr(self, "lsa_projection_", None) is not None else None)
-        blocks = [words]
-        if self.char_vectorizer_ is None:
-            dense = phrases + ([lsa] if lsa is not None else [])
-            if dense:
-                blocks.append(sp.csr_matrix(np.hstack(dense)))
-        else:
-            if phrases:
-                blocks.append(sp.csr_matrix(np.hstack(phrases)))
+                blocks.append(self._phrase_block(title_lists))
+        if self.char_vectorizer_ is not None:
             blocks.append(self._char_block(texts, lemma_lists))
-            if lsa is not None:
-                blocks.append(sp.csr_matrix(lsa))
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        if getattr(self, "lsa_projection_", None) is not None:
+            blocks.append(self._lsa_block(lemma_lists))
+        parts = [_sum_entries(word_parts, n_words)]
+        width = n_words
+        for block in blocks:
+            rows, columns, values = _block_entries(block)
+            parts.append((rows, columns + width, values))
+            width += block.shape[1]
+        return _merge_columns(parts, (len(texts), width))
 
     def feature_names(self) -> list[str]:
         """Names of all columns, in order: word n-grams, ``phrase:THEME_INDEX``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from tagger.corpus import Document
 from tagger.features import ThemeFeatures, WordCharGrams, split_title
@@ -40,6 +41,28 @@ def test_fast_tfidf_equals_scikit_learn(corpus):
     assert np.abs(ours).sum() > 0
     chars = features._char_block([], unseen).toarray()
     np.testing.assert_allclose(chars, features.char_vectorizer_.transform(unseen).toarray(),
+                               atol=1e-6)
+
+
+def test_transform_equals_the_blocks_side_by_side(corpus, taxonomy):
+    texts = [d.text for d in corpus]
+    phrases = tuple(t.phrases for t in taxonomy.themes)
+    features = ThemeFeatures(phrases, title_weight=0.5, title_phrases=True, char_mode="words",
+                             lsa_components=20, lsa_min_df=1).fit(texts[:80])
+    unseen = texts[80:] + ["", "Title only.\n", "Kalman filter.\nA kalman filter state."]
+    bodies = [lemmas(t) for t in unseen]
+    titles = [lemmas(split_title(t)) for t in unseen]
+    reference = sp.hstack([
+        features._word_block(bodies) + features._word_block(titles) * np.float32(0.5),
+        sp.csr_matrix(features._phrase_block(bodies)),
+        sp.csr_matrix(features._phrase_block(titles)),
+        features._char_block(unseen, bodies),
+        sp.csr_matrix(features._lsa_block(bodies)),
+    ]).toarray()
+    ours = features.transform(unseen)
+    assert ours.has_sorted_indices
+    np.testing.assert_allclose(ours.toarray(), reference, atol=1e-6)
+    np.testing.assert_allclose(features.transform(unseen[-1:]).toarray(), reference[-1:],
                                atol=1e-6)
 
 
