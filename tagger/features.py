@@ -340,19 +340,12 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.lsa_projection_ = np.ascontiguousarray(svd.components_.T, dtype=np.float32)
 
     def _lsa_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        """LSA coordinates, row by row with numpy only: the same sublinear, L2-normalised
-        TF-IDF as :func:`_tfidf_rows`, projected, without building a sparse matrix (whose
-        construction dominated the cost of tagging one abstract)."""
+        """LSA coordinates: the unigram TF-IDF rows (one sparse matrix, built directly from
+        entries) projected onto the fitted components, rows L2-normalised and weighted."""
         columns = self.lsa_lookup_.columns
         idf = self.lsa_vectorizer_.idf_
-        projection = self.lsa_projection_
-        dense = np.zeros((len(lemma_lists), projection.shape[1]), dtype=np.float32)
-        for row, lemma_list in enumerate(lemma_lists):
-            found = columns(content_words(lemma_list))
-            if found:
-                unique, counts = np.unique(found, return_counts=True)
-                weights = (np.log(counts) + 1.0) * idf[unique]
-                dense[row] = (weights / np.linalg.norm(weights)) @ projection[unique]
+        matrix = _tfidf_rows([columns(content_words(x)) for x in lemma_lists], idf)
+        dense = np.asarray(matrix @ self.lsa_projection_)
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return dense / norms * np.float32(self.lsa_weight)
