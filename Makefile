@@ -33,11 +33,11 @@ lint: setup
 model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
 		--unlabelled $(SHARED)/corpus/unlabelled.jsonl \
-		--out models/default --name default --seed 0 --cv 5 --learning-curve 100 250 500
+		--out tagger/models/default --name default --seed 0 --cv 5 --learning-curve 100 250 500
 
 # The HTTP API under gunicorn with the shipped model (Ctrl-C stops it; kill -HUP reloads).
 serve: setup
-	$(BIN)/tagger serve --host $(HOST) --port $(PORT) --model models/default
+	$(BIN)/tagger serve --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

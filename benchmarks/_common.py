@@ -27,7 +27,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TAGGER_SHARED", REPO.parent / "shared"))
 UNLABELLED = SHARED / "corpus" / "unlabelled.jsonl"
-SHIPPED_MODEL = REPO / "models" / "default"
+SHIPPED_MODEL = REPO / "tagger" / "models" / "default"
 RESULTS = REPO / "benchmarks" / "results"
 
 

@@ -173,7 +173,7 @@ def markdown(results: dict, records: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument("--model", type=Path, default=REPO / "models" / "default")
+    parser.add_argument("--model", type=Path, default=REPO / "tagger" / "models" / "default")
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--runs", default="jobs1,jobs2,dask2",
                         help=f"comma-separated, from {', '.join(RUNS)}")

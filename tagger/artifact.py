@@ -31,8 +31,23 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "MODEL_CARD.md"
-REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+# The default model ships inside the package, so a regular ``pip install`` can tag at once.
+SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "default"
 MODEL_ENV = "TAGGER_MODEL"
+MODELS_ROOT_ENV = "TAGGER_MODELS_ROOT"
+
+
+def models_root() -> Path:
+    """Where published models live (``current`` and ``previous`` symlinks): ``$TAGGER_MODELS_ROOT``,
+    else the ``models/`` folder of the source checkout the package runs from, else
+    ``./models``."""
+    if os.environ.get(MODELS_ROOT_ENV):
+        return Path(os.environ[MODELS_ROOT_ENV])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "setup.cfg").is_file() and (checkout / "models").is_dir():
+        return checkout / "models"
+    return Path("models")
+
 
 
 class ModelError(Exception):
@@ -40,12 +55,12 @@ class ModelError(Exception):
 
 
 def default_model_dir() -> Path:
-    """``$TAGGER_MODEL`` if set, else ``models/current`` (a published model), else the shipped
-    ``models/default``."""
+    """``$TAGGER_MODEL`` if set, else ``current`` under :func:`models_root` (a published
+    model), else the model shipped in the package."""
     if os.environ.get(MODEL_ENV):
         return Path(os.environ[MODEL_ENV])
-    current = REPO_MODELS / "current"
-    return current if current.exists() else REPO_MODELS / "default"
+    current = models_root() / "current"
+    return current if current.exists() else SHIPPED_MODEL
 
 
 def sha256_file(path: Path) -> str:
@@ -105,7 +120,7 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
             },
             **{k: v for k, v in manifest.items() if k not in ("name", "model_version")},
         }
-        from training.model_card import render_model_card
+        from tagger.training.model_card import render_model_card
 
         (staging / CARD_FILE).write_text(render_model_card(full), encoding="utf-8")
         full["files"] = {

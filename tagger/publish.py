@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from tagger.artifact import REPO_MODELS, ModelError, verify_model_dir
+from tagger.artifact import ModelError, models_root, verify_model_dir
 
 CURRENT = "current"
 PREVIOUS = "previous"
@@ -53,13 +53,14 @@ def _point(link: Path, target: Path) -> None:
         raise
 
 
-def publish(model_dir: str | Path, models_root: str | Path = REPO_MODELS) -> Switch:
+def publish(model_dir: str | Path, root_dir: str | Path | None = None) -> Switch:
     """Verify ``model_dir`` and make it ``models_root/current``; the old target becomes
-    ``models_root/previous``. Raises :class:`ModelError` (nothing changed) if it fails to verify.
+    ``models_root/previous`` (``root_dir`` defaults to :func:`models_root`).
+    Raises :class:`ModelError` (nothing changed) if it fails to verify.
     """
     target = Path(model_dir).resolve()
     manifest = verify_model_dir(target)
-    root = Path(models_root)
+    root = Path(root_dir) if root_dir is not None else models_root()
     root.mkdir(parents=True, exist_ok=True)
     current, previous = root / CURRENT, root / PREVIOUS
     old = _target(current)
@@ -72,10 +73,10 @@ def publish(model_dir: str | Path, models_root: str | Path = REPO_MODELS) -> Swi
     return Switch(target, old, manifest)
 
 
-def rollback(models_root: str | Path = REPO_MODELS) -> Switch:
+def rollback(root_dir: str | Path | None = None) -> Switch:
     """Point ``current`` back at ``previous`` (which must still verify) and ``previous`` at
     what was current, so a second rollback undoes the first."""
-    root = Path(models_root)
+    root = Path(root_dir) if root_dir is not None else models_root()
     current, previous = root / CURRENT, root / PREVIOUS
     back = _target(previous)
     if back is None:

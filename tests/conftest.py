@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TAGGER_SHARED", REPO.parent / "shared"))
-SHIPPED_MODEL = REPO / "models" / "default"
+SHIPPED_MODEL = REPO / "tagger" / "models" / "default"
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +78,7 @@ def small_model(tmp_path_factory, labelled_corpus) -> Path:
     from tagger.artifact import save_model
     from tagger.corpus import read_documents
     from tagger.taxonomy import load_taxonomy
-    from training.fit import train_tagger
+    from tagger.training.fit import train_tagger
 
     documents = list(read_documents(labelled_corpus, labelled=True))
     tagger, facts = train_tagger(documents, load_taxonomy(), folds=3, seed=0, n_jobs=1)

@@ -13,11 +13,11 @@ from tagger.model import build_model, explain
 from tagger.phrases import PhraseIndex
 from tagger.taxonomy import load_taxonomy
 from tagger.text import lemmas
+from tagger.training.fit import train_tagger
+from tagger.training.model_card import render_model_card
+from tagger.training.thresholds import best_threshold
+from tagger.training.weak_labels import PhraseRules
 from tests.conftest import make_labelled_corpus
-from training.fit import train_tagger
-from training.model_card import render_model_card
-from training.thresholds import best_threshold
-from training.weak_labels import PhraseRules
 
 
 @pytest.fixture(scope="module")

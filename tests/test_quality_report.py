@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tagger.training.evaluate import precision_recall_curve
 from tests.test_cli import run_tagger
-from training.evaluate import precision_recall_curve
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

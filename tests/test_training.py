@@ -14,9 +14,9 @@ from tagger.artifact import FORMAT_VERSION, load_model, read_manifest
 from tagger.cli import main as tagger_main
 from tagger.corpus import Document, read_documents
 from tagger.taxonomy import load_taxonomy
-from training.fit import check_tags
-from training.metrics import label_matrix, multilabel_report
-from training.thresholds import THRESHOLD_GRID, best_threshold, tune_thresholds
+from tagger.training.fit import check_tags
+from tagger.training.metrics import label_matrix, multilabel_report
+from tagger.training.thresholds import THRESHOLD_GRID, best_threshold, tune_thresholds
 
 PROBES = [
     "Kalman filter and state space model with latent state for forecasting sensor data",

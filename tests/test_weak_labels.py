@@ -12,10 +12,10 @@ import pytest
 from tagger.cli import main as tagger_main
 from tagger.corpus import Document, read_documents
 from tagger.taxonomy import load_taxonomy
+from tagger.training.fit import train_tagger
+from tagger.training.weak_labels import PhraseRules
 from tests.conftest import make_labelled_corpus, write_jsonl
 from tests.test_cli import run_tagger
-from training.fit import train_tagger
-from training.weak_labels import PhraseRules
 
 TWICE = ("We study State-Space Models for long sequences. Our state space model uses a "
          "Kalman filter to smooth latent states.")

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from training.evaluate import evaluate_tagger, format_report
+    from tagger.training.evaluate import evaluate_tagger, format_report
 
     tagger = load_model_or_fail(args.model)
     reporter = SkipReporter()

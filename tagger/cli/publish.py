@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tagger.artifact import REPO_MODELS, ModelError
+from tagger.artifact import ModelError, models_root
 from tagger.cli.common import EXIT_OK, CommandError
 
 
@@ -22,9 +22,9 @@ def register(subparsers) -> None:
 
 
 def _add_root(parser) -> None:
-    parser.add_argument("--models-root", metavar="DIR", type=Path, default=REPO_MODELS,
-                        help="where the current/previous pointers live (default: the "
-                        "repository's models/)")
+    parser.add_argument("--models-root", metavar="DIR", type=Path, default=None,
+                        help="where the current/previous pointers live (default: "
+                        "$TAGGER_MODELS_ROOT, else the checkout's models/, else ./models)")
 
 
 def _describe(verb: str, switch, root: Path) -> None:
@@ -43,7 +43,7 @@ def run_publish(args) -> int:
         switch = publish(args.model, args.models_root)
     except (ModelError, OSError) as error:
         raise CommandError(str(error)) from None
-    _describe("published", switch, args.models_root)
+    _describe("published", switch, args.models_root or models_root())
     return EXIT_OK
 
 
@@ -54,5 +54,5 @@ def run_rollback(args) -> int:
         switch = rollback(args.models_root)
     except (ModelError, OSError) as error:
         raise CommandError(str(error)) from None
-    _describe("rolled back to", switch, args.models_root)
+    _describe("rolled back to", switch, args.models_root or models_root())
     return EXIT_OK

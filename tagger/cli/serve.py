@@ -29,12 +29,12 @@ def register(subparsers) -> None:
 
 
 def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
-    import api
+    import tagger.api as api
 
     config = Path(api.__file__).resolve().parent / "gunicorn_conf.py"
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", address,
-            "--workers", str(workers), "--threads", str(threads), "api.wsgi:app"]
+            "--workers", str(workers), "--threads", str(threads), "tagger.api.wsgi:app"]
 
 
 def run(args) -> int:

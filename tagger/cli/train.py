@@ -60,7 +60,7 @@ def _read_inputs(
 
 
 def run(args) -> int:
-    from training.fit import train_tagger
+    from tagger.training.fit import train_tagger
 
     if args.cv == 1 or args.cv < 0:
         raise CommandError("--cv must be 0 (no cross-validation) or at least 2", EXIT_USAGE)

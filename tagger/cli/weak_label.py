@@ -42,7 +42,7 @@ def _norm(text: str) -> str:
 
 
 def run(args) -> int:
-    from training.weak_labels import PhraseRules
+    from tagger.training.weak_labels import PhraseRules
 
     if args.min_matches < 1:
         raise CommandError("--min-matches must be at least 1", EXIT_USAGE)

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from api import schemas
+from tagger.api import schemas
 from tests.api.conftest import VENV_BIN
 
 TEXTS = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from api import schemas
+from tagger.api import schemas
 
 JSON = {"Content-Type": "application/json"}
 GOOD = "Kalman filter state space model for forecasting."

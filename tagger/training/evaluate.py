@@ -9,8 +9,8 @@ import numpy as np
 
 from tagger.corpus import Document
 from tagger.tagging import Tagger
-from training.fit import check_tags
-from training.metrics import confusion_summary, label_matrix, multilabel_report
+from tagger.training.fit import check_tags
+from tagger.training.metrics import confusion_summary, label_matrix, multilabel_report
 
 
 def evaluate_tagger(

@@ -1,6 +1,6 @@
 """WSGI entry point for gunicorn: ``api.wsgi:app``. Importing it loads the model, which is
 why gunicorn preloads it in the master (``api/gunicorn_conf.py``)."""
 
-from api import create_app
+from tagger.api import create_app
 
 app = create_app()

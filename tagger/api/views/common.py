@@ -7,9 +7,9 @@ import json
 from flask import Response, current_app
 from marshmallow import Schema, ValidationError
 
-from api.app import holder_of, settings_of
-from api.config import ApiConfig
-from api.errors import ApiError
+from tagger.api.app import holder_of, settings_of
+from tagger.api.config import ApiConfig
+from tagger.api.errors import ApiError
 from tagger.tagging import Tagger
 
 

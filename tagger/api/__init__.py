@@ -15,6 +15,6 @@ if TYPE_CHECKING:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Flask application; see :func:`api.app.create_app`."""
-    from api.app import create_app as _create_app
+    from tagger.api.app import create_app as _create_app
 
     return _create_app(config)

@@ -45,7 +45,7 @@ _access = os.environ.get("TAGGER_ACCESS_LOG", "-")
 accesslog = None if _access.lower() in ("", "off", "none") else _access
 errorlog = "-"
 loglevel = "info"
-logger_class = "api.logs.JsonLogger"
+logger_class = "tagger.api.logs.JsonLogger"
 proc_name = "tagger-api"
 # gunicorn's control socket defaults to one path per user, shared by every instance, and its
 # "reload" would restart workers; reload goes through SIGHUP or the admin endpoint instead.
@@ -67,7 +67,7 @@ def when_ready(server):
 
 
 def _reload_in_master(server):
-    from api.state import ReloadRejected, bump_generation
+    from tagger.api.state import ReloadRejected, bump_generation
 
     app = server.app.callable  # the preloaded Flask app
     if app is None:  # not preloaded: the workers load and verify by themselves

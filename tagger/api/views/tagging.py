@@ -9,11 +9,11 @@ from functools import cache
 import sklearn
 from flask import Blueprint, Response
 
-from api import metrics
-from api.body import json_body
-from api.config import ApiConfig
-from api.schemas import TagBatchRequestSchema, TagRequestSchema
-from api.views.common import current_tagger, json_response, load, model_ref, settings
+from tagger.api import metrics
+from tagger.api.body import json_body
+from tagger.api.config import ApiConfig
+from tagger.api.schemas import TagBatchRequestSchema, TagRequestSchema
+from tagger.api.views.common import current_tagger, json_response, load, model_ref, settings
 from tagger.corpus import Document
 from tagger.tagging import Tagger
 

@@ -31,7 +31,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_app_logging() -> None:
     """Give the ``api`` loggers one JSON handler on stderr (idempotent)."""
-    logger = logging.getLogger("api")
+    logger = logging.getLogger("tagger.api")
     if any(getattr(h, "_tagger_json", False) for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -24,7 +24,7 @@ from tagger.artifact import ModelError, load_model
 from tagger.corpus import Document
 from tagger.tagging import Tagger
 
-log = logging.getLogger("api.model")
+log = logging.getLogger("tagger.api.model")
 
 POLL_SECONDS = 0.5
 

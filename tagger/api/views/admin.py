@@ -11,11 +11,11 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
-from api import metrics
-from api.app import holder_of
-from api.errors import ApiError
-from api.state import ReloadRejected
-from api.views.common import json_response, model_ref, settings
+from tagger.api import metrics
+from tagger.api.app import holder_of
+from tagger.api.errors import ApiError
+from tagger.api.state import ReloadRejected
+from tagger.api.views.common import json_response, model_ref, settings
 
 bp = Blueprint("admin", __name__)
 

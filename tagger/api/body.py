@@ -7,7 +7,7 @@ import json
 
 from flask import current_app, request
 
-from api.errors import ApiError
+from tagger.api.errors import ApiError
 
 _JSON_CHARSETS = {"utf-8", "utf8"}
 

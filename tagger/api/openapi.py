@@ -6,9 +6,9 @@ from __future__ import annotations
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from api import schemas
-from api.config import ApiConfig
 from tagger import __version__
+from tagger.api import schemas
+from tagger.api.config import ApiConfig
 
 
 def _error(description: str) -> dict:

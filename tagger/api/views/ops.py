@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from api import metrics
-from api.app import holder_of
-from api.errors import ApiError
-from api.views.common import json_response, model_ref
+from tagger.api import metrics
+from tagger.api.app import holder_of
+from tagger.api.errors import ApiError
+from tagger.api.views.common import json_response, model_ref
 
 bp = Blueprint("ops", __name__)
 

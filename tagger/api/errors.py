@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger("api.errors")
+log = logging.getLogger("tagger.api.errors")
 
 _CODES = {
     400: "bad_request",

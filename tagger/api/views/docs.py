@@ -10,8 +10,8 @@ from importlib import resources
 
 from flask import Blueprint, Response
 
-from api.openapi import build_spec
-from api.views.common import json_response, settings
+from tagger.api.openapi import build_spec
+from tagger.api.views.common import json_response, settings
 
 bp = Blueprint("docs", __name__)
 
@@ -38,7 +38,7 @@ def demo() -> Response:
 
 @cache
 def _demo_html() -> str:
-    return resources.files("api").joinpath("static/demo.html").read_text(encoding="utf-8")
+    return resources.files("tagger.api").joinpath("static/demo.html").read_text(encoding="utf-8")
 
 
 def _schema_html(schema: dict) -> str:

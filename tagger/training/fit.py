@@ -18,8 +18,8 @@ from tagger.corpus import Document
 from tagger.model import build_model
 from tagger.tagging import Tagger
 from tagger.taxonomy import Taxonomy
-from training.metrics import label_matrix, multilabel_report
-from training.thresholds import tune_thresholds
+from tagger.training.metrics import label_matrix, multilabel_report
+from tagger.training.thresholds import tune_thresholds
 
 # Name recorded in manifests; see training/EXPERIMENTS.md for what it stands for.
 DESIGN_NAME = "lemma-phrase-lsa-logistic-v3"

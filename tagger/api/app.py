@@ -10,13 +10,13 @@ import time
 
 from flask import Flask, Response, g, request
 
-from api import metrics
-from api.config import ApiConfig, load_config
-from api.errors import ApiError, register_error_handlers
-from api.state import ModelHolder
+from tagger.api import metrics
+from tagger.api.config import ApiConfig, load_config
+from tagger.api.errors import ApiError, register_error_handlers
+from tagger.api.state import ModelHolder
 
 EXTENSION = "tagger"
-_log = logging.getLogger("api.app")
+_log = logging.getLogger("tagger.api.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     holder.load_initial()
     app.extensions[EXTENSION] = {"config": settings, "holder": holder}
 
-    from api.views import admin, docs, ops, tagging
+    from tagger.api.views import admin, docs, ops, tagging
 
     for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp):
         app.register_blueprint(blueprint)
@@ -82,6 +82,6 @@ def _after(response: Response) -> Response:
 def _configure_logging() -> None:
     """Application logs go through the gunicorn error log's JSON handlers when served by
     gunicorn; standalone, a JSON handler on stderr."""
-    from api.logs import configure_app_logging
+    from tagger.api.logs import configure_app_logging
 
     configure_app_logging()

@@ -9,11 +9,11 @@ Two protocols, both with cross-fitted per-theme thresholds (``training.fit``):
 
 Usage::
 
-    python -m training.experiments                      # every design, both protocols
-    python -m training.experiments --design default --design no-char
-    python -m training.experiments --design default --throughput
-    python -m training.experiments --design default --protocol none --throughput  # speed only
-    python -m training.experiments --list
+    python -m tagger.training.experiments                      # every design, both protocols
+    python -m tagger.training.experiments --design default --design no-char
+    python -m tagger.training.experiments --design default --throughput
+    python -m tagger.training.experiments --design default --protocol none --throughput
+    python -m tagger.training.experiments --list
 
 Results go to stdout as markdown rows and, with ``--out DIR``, one JSON per design.
 """
@@ -32,12 +32,12 @@ import numpy as np
 from tagger.corpus import Document, read_documents
 from tagger.model import build_model
 from tagger.taxonomy import Taxonomy, load_taxonomy
-from training.fit import THRESHOLD_PARAMS, ExtraData, cross_validate, fit_pipeline
-from training.metrics import label_matrix
+from tagger.training.fit import THRESHOLD_PARAMS, ExtraData, cross_validate, fit_pipeline
+from tagger.training.metrics import label_matrix
 
 CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
                "time-series")
-DEFAULT_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ HEADER = ("| design | micro-F1 | macro-F1 | core macro-F1 | AR | SSM | AutoML | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.experiments",
+    parser = argparse.ArgumentParser(prog="python -m tagger.training.experiments",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--design", action="append", metavar="NAME",
                         help="design to run (repeatable; default: all)")
