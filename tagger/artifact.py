@@ -1,5 +1,5 @@
-"""Model artifacts: a directory with the fitted pipeline (joblib), ``manifest.json`` and
-``MODEL_CARD.md``.
+"""Model artifacts: a directory with the fitted estimator (joblib), an optional learnt
+representation (``representation.npz``, plain arrays), ``manifest.json`` and ``MODEL_CARD.md``.
 
 Joblib files are pickles, and unpickling executes code. So a model is only ever unpickled after
 the manifest's SHA-256 of every file has been checked, from a directory the operator chose.
@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,8 +28,9 @@ from tagger.taxonomy import Taxonomy, TaxonomyError
 if TYPE_CHECKING:  # scikit-learn and spaCy load only when a model is (un)pickled, so
     from tagger.tagging import Tagger  # `tagger info`/`publish` start fast
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "model.joblib"
+REPRESENTATION_FILE = "representation.npz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "MODEL_CARD.md"
 # The default model ships inside the package, so a regular ``pip install`` can tag at once.
@@ -86,10 +88,10 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     """Write ``tagger`` to ``out_dir`` atomically and return the directory.
 
     ``manifest`` holds the training facts (data, metrics, design); this function adds format
-    version, taxonomy, thresholds, library versions, a model version and file checksums.
+    version, taxonomy, thresholds and calibration, library versions, a model version and file
+    checksums. A learnt representation is written as plain arrays beside the pickle.
     """
     import joblib
-    import numpy as np
 
     if Path(out_dir).is_symlink():  # e.g. models/current: published models are immutable
         raise ModelError(f"{out_dir}: is a symlink; train into a new directory and "
@@ -97,14 +99,21 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=_work_prefix(out_dir, "tmp"), dir=out_dir.parent))
+    estimator = tagger.estimator
+    representation = _representation_of(estimator)
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a model directory is for reading
-        joblib.dump(
-            {"pipeline": tagger.pipeline, "thresholds": np.asarray(tagger.thresholds)},
-            staging / MODEL_FILE,
-            compress=3,
-        )
+        names = [MODEL_FILE, CARD_FILE]
+        if representation is not None:
+            representation.save(staging / REPRESENTATION_FILE)
+            names.append(REPRESENTATION_FILE)
+        _set_representation(estimator, None)  # stored once, as arrays, not in the pickle
+        try:
+            joblib.dump({"estimator": estimator}, staging / MODEL_FILE, compress=3)
+        finally:
+            _set_representation(estimator, representation)
         model_hash = sha256_file(staging / MODEL_FILE)
+        classifier = estimator.classifier_
         full = {
             "format_version": FORMAT_VERSION,
             "name": manifest.get("name", out_dir.name),
@@ -116,16 +125,25 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
                          "fingerprint": tagger.taxonomy.fingerprint()},
             "thresholds": {
                 theme: round(float(t), 4)
-                for theme, t in zip(tagger.taxonomy.ids, tagger.thresholds, strict=True)
+                for theme, t in zip(tagger.taxonomy.ids, classifier.thresholds_, strict=True)
+            },
+            "calibration": {
+                "method": "per-theme Platt scaling with the intercept pinned at the theme's "
+                          "F-beta-optimal threshold, fitted on out-of-fold scores",
+                "decision_score": 0.5,
+                "cv_folds": int(classifier.cv),
+                "beta": float(classifier.beta),
+                "slopes": {theme: round(float(a), 4) for theme, a in
+                           zip(tagger.taxonomy.ids, classifier.slopes_, strict=True)},
             },
             **{k: v for k, v in manifest.items() if k not in ("name", "model_version")},
         }
-        from tagger.training.model_card import render_model_card
+        if representation is not None and hasattr(representation, "describe"):
+            full["representation"] = representation.describe()
+        from tagger.model_card import render_model_card
 
         (staging / CARD_FILE).write_text(render_model_card(full), encoding="utf-8")
-        full["files"] = {
-            name: sha256_file(staging / name) for name in sorted((MODEL_FILE, CARD_FILE))
-        }
+        full["files"] = {name: sha256_file(staging / name) for name in sorted(names)}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, out_dir)
     except BaseException:
@@ -134,6 +152,18 @@ def save_model(tagger: Tagger, out_dir: str | Path, manifest: dict) -> Path:
     tagger.manifest = full
     remove_stale_work_dirs(out_dir)
     return out_dir
+
+
+def _representation_of(estimator) -> object | None:
+    features = getattr(estimator, "features_", None)
+    return getattr(features, "representation", None)
+
+
+def _set_representation(estimator, representation) -> None:
+    """Attach (or detach) the learnt representation in the fitted and template features."""
+    for features in (getattr(estimator, "features_", None), estimator.features):
+        if features is not None:
+            features.representation = representation
 
 
 def _work_prefix(out_dir: Path, kind: str) -> str:
@@ -185,28 +215,88 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def read_manifest(model_dir: str | Path) -> dict:
-    """The manifest of a model directory, validated but without checking file contents."""
-    model_dir = Path(model_dir)
-    path = model_dir / MANIFEST_FILE
-    if not model_dir.is_dir():
-        raise ModelError(f"{model_dir}: no such model directory")
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, refusing anything but a regular file *before* reading: a FIFO or
+    device named like a model file would otherwise block the reader (and a server's reload
+    lock) forever. Every failure is a :class:`ModelError` naming the path."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ModelError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{path}: unreadable manifest ({error})") from None
+    except OSError as error:
+        raise ModelError(f"{path}: cannot open ({error.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ModelError(f"{path}: not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read ({error.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def _check_manifest(manifest: object, path: Path) -> dict:
+    """Field types a loader relies on, so a hand-edited manifest fails with a message."""
     if not isinstance(manifest, dict):
         raise ModelError(f"{path}: not a JSON object")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"{path}: unknown format version {manifest.get('format_version')!r} "
-            f"(this tagger reads version {FORMAT_VERSION})"
+            f"(this tagger reads version {FORMAT_VERSION}; retrain the model with this tagger)"
         )
-    if not isinstance(manifest.get("files"), dict) or MODEL_FILE not in manifest["files"]:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or MODEL_FILE not in files:
         raise ModelError(f"{path}: no checksums recorded for the model files")
+    for key in ("name", "model_version"):
+        if not isinstance(manifest.get(key), str):
+            raise ModelError(f"{path}: {key!r} must be a string")
+    for key in ("taxonomy", "library_versions"):
+        if not isinstance(manifest.get(key), dict):
+            raise ModelError(f"{path}: {key!r} must be an object")
     return manifest
+
+
+def read_manifest(model_dir: str | Path) -> dict:
+    """The manifest of a model directory, validated but without checking file contents."""
+    model_dir = Path(model_dir)
+    path = model_dir / MANIFEST_FILE
+    try:
+        is_dir = model_dir.is_dir()
+    except OSError as error:
+        raise ModelError(f"{model_dir}: cannot open ({error.strerror})") from None
+    if not is_dir:
+        raise ModelError(f"{model_dir}: no such model directory")
+    try:
+        manifest = json.loads(read_regular_file(path).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: unreadable manifest ({error})") from None
+    return _check_manifest(manifest, path)
+
+
+def _read_verified(model_dir: Path) -> tuple[dict, dict[str, bytes]]:
+    """The manifest and the bytes of every file it lists, each read once and checked against
+    its SHA-256; the very bytes that were hashed are the ones later unpickled."""
+    manifest = read_manifest(model_dir)
+    contents: dict[str, bytes] = {}
+    for name, expected in sorted(manifest["files"].items()):
+        if Path(name).name != name or name in (".", "..", MANIFEST_FILE):
+            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad file name {name!r}")
+        if not isinstance(expected, str):
+            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad checksum for {name!r}")
+        data = read_regular_file(model_dir / name)
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise ModelError(f"{model_dir / name}: checksum mismatch (file altered or corrupt)")
+        contents[name] = data
+    allowed = {MANIFEST_FILE, *manifest["files"]}
+    try:
+        extra = sorted(entry.name for entry in model_dir.iterdir() if entry.name not in allowed)
+    except OSError as error:
+        raise ModelError(f"{model_dir}: cannot list ({error.strerror})") from None
+    if extra:
+        raise ModelError(f"{model_dir / extra[0]}: unexpected file, not listed in the manifest")
+    manifest_taxonomy(manifest, model_dir)
+    return manifest, contents
 
 
 def verify_model_dir(model_dir: str | Path) -> dict:
@@ -217,24 +307,7 @@ def verify_model_dir(model_dir: str | Path) -> dict:
     refused too: nothing loads it today, but a directory that differs from what training wrote
     has been tampered with or mixed up, and an operator should look before it is served.
     """
-    model_dir = Path(model_dir)
-    manifest = read_manifest(model_dir)
-    for name, expected in sorted(manifest["files"].items()):
-        if Path(name).name != name or name in (".", "..", MANIFEST_FILE):
-            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad file name {name!r}")
-        if not isinstance(expected, str):
-            raise ModelError(f"{model_dir / MANIFEST_FILE}: bad checksum for {name!r}")
-        path = model_dir / name
-        if not path.is_file():
-            raise ModelError(f"{path}: missing")
-        if sha256_file(path) != expected:
-            raise ModelError(f"{path}: checksum mismatch (file altered or corrupt)")
-    allowed = {MANIFEST_FILE, *manifest["files"]}
-    extra = sorted(entry.name for entry in model_dir.iterdir() if entry.name not in allowed)
-    if extra:
-        raise ModelError(f"{model_dir / extra[0]}: unexpected file, not listed in the manifest")
-    manifest_taxonomy(manifest, model_dir)
-    return manifest
+    return _read_verified(Path(model_dir))[0]
 
 
 def manifest_taxonomy(manifest: dict, model_dir: str | Path) -> Taxonomy:
@@ -251,6 +324,20 @@ def manifest_taxonomy(manifest: dict, model_dir: str | Path) -> Taxonomy:
     return taxonomy
 
 
+def check_library_versions(manifest: dict, source: Path) -> None:
+    """Refuse a model pickled by a scikit-learn of another minor release: its estimators may
+    unpickle into objects that silently compute something else."""
+    recorded = str(manifest.get("library_versions", {}).get("scikit-learn", "unknown"))
+    try:
+        installed = metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        installed = "unknown"
+    if recorded.split(".")[:2] != installed.split(".")[:2]:
+        raise ModelError(
+            f"{source}: pickled by scikit-learn {recorded}, but scikit-learn {installed} is "
+            f"installed; retrain the model (`make model`) or install scikit-learn=={recorded}")
+
+
 def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = None) -> Tagger:
     """Load and verify a model directory (default: :func:`default_model_dir`).
 
@@ -258,34 +345,37 @@ def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = 
     model's own recorded taxonomy is used.
     """
     import joblib
-    import numpy as np
 
     from tagger.tagging import Tagger
 
     # Resolve once: a ``models/current`` symlink swapped by ``tagger publish`` mid-load must not
     # mix one model's manifest with another's weights.
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-    model_dir = model_dir.resolve() if model_dir.exists() else model_dir
-    manifest = verify_model_dir(model_dir)
+    try:
+        model_dir = model_dir.resolve() if model_dir.exists() else model_dir
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop
+        raise ModelError(f"{model_dir}: cannot resolve ({error})") from None
+    manifest, contents = _read_verified(model_dir)
     own_taxonomy = manifest_taxonomy(manifest, model_dir)
     if taxonomy is not None and taxonomy.fingerprint() != own_taxonomy.fingerprint():
         raise ModelError(
             f"{model_dir / MANIFEST_FILE}: the model was trained with taxonomy "
             f"{own_taxonomy.name!r} whose themes differ from {taxonomy.name!r}"
         )
-    # Unpickle the very bytes that were hashed, so the file cannot change in between.
-    model_path = model_dir / MODEL_FILE
+    check_library_versions(manifest, model_dir / MODEL_FILE)
     try:
-        data = model_path.read_bytes()
-    except OSError as error:
-        raise ModelError(f"{model_path}: cannot read ({error.strerror})") from None
-    if hashlib.sha256(data).hexdigest() != manifest["files"][MODEL_FILE]:
-        raise ModelError(f"{model_path}: checksum mismatch (file altered or corrupt)")
-    try:
-        payload = joblib.load(io.BytesIO(data))
-        pipeline, thresholds = payload["pipeline"], np.asarray(payload["thresholds"])
+        estimator = joblib.load(io.BytesIO(contents[MODEL_FILE]))["estimator"]
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
         raise ModelError(f"{model_dir / MODEL_FILE}: cannot load ({error})") from None
-    if thresholds.shape != (len(own_taxonomy),):
-        raise ModelError(f"{model_dir / MODEL_FILE}: thresholds do not match the taxonomy")
-    return Tagger(own_taxonomy, pipeline, thresholds, manifest)
+    if REPRESENTATION_FILE in contents:
+        from tagger.representations import load_representation
+
+        try:
+            representation = load_representation(io.BytesIO(contents[REPRESENTATION_FILE]))
+        except Exception as error:  # noqa: BLE001 - a corrupt array file is an unusable model
+            raise ModelError(f"{model_dir / REPRESENTATION_FILE}: cannot load ({error})") from None
+        _set_representation(estimator, representation)
+    if list(getattr(estimator, "classes_", [])) != own_taxonomy.ids:
+        raise ModelError(f"{model_dir / MODEL_FILE}: the model's themes do not match its "
+                         "taxonomy")
+    return Tagger(own_taxonomy, estimator, manifest)

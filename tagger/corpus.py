@@ -37,11 +37,6 @@ class Document:
     source: str = ""
     line: int = 0
 
-    @property
-    def text(self) -> str:
-        """What the model reads: the title (when there is one) and the abstract."""
-        return f"{self.title}.\n{self.abstract}" if self.title else self.abstract
-
 
 @dataclass(frozen=True, slots=True)
 class RecordError:

@@ -1,39 +1,42 @@
-"""The one place that turns text into features.
+"""The one place that turns paper records into features.
 
-:class:`ThemeFeatures` is a scikit-learn transformer producing, side by side:
+:class:`ThemeFeatures` is a scikit-learn transformer over records with separate ``title`` and
+``abstract`` fields (see :mod:`tagger.fields`), producing, side by side:
 
-* TF-IDF over lemma unigrams and bigrams (stop words removed): the theme vocabulary. The
-  title's n-grams are added once more with ``title_weight``: a title names what a paper is
-  centrally about, the abstract also names what it merely mentions;
-* per-theme counts of the taxonomy's indicator phrases (log-scaled): prior knowledge that
-  works even for themes with a handful of labelled examples;
-* optionally character n-grams, either ``char_mode="words"`` (n-grams of each distinct lemma,
-  looked up once per word and cached, so cheap enough for bulk tagging) or ``"text"`` (the
-  classic ``char_wb`` analyzer over the raw text: ~5x slower end to end).
+* TF-IDF over lemma unigrams and bigrams (stop words removed) of the whole paper: the theme
+  vocabulary. The title's own TF-IDF row is added once more with ``title_weight``: a title
+  names what a paper is centrally about, the abstract also names what it merely mentions;
+* per-theme counts of the taxonomy's indicator phrases (log-scaled) in the whole paper and,
+  with ``title_phrases``, in the title alone: prior knowledge that works even for themes with a
+  handful of labelled examples;
+* a latent semantic (LSA) block learnt from labelled and unlabelled abstracts, so related words
+  carry a theme even when no labelled paper used them;
+* optionally a prefit ``representation`` learnt from the arXiv feed (any object with
+  ``transform(lemma_lists) -> ndarray``, see :mod:`tagger.representations`).
 
-Text is lemmatised once per document and shared by all blocks. ``transform`` does not go
-through ``TfidfVectorizer.transform``: n-grams are looked up in nested dicts (no bigram string
-is built) and the TF-IDF rows are assembled with numpy, which matters because feature
-extraction is most of the cost of tagging thousands of abstracts a second. The result is the
-same matrix (tested against scikit-learn).
+The title and the abstract are lemmatised separately: n-grams and phrases never run across the
+boundary, and the title's features come from the title field, never from a guess. ``transform``
+does not go through ``TfidfVectorizer.transform``: n-grams are looked up in nested dicts and the
+rows are assembled with numpy into one CSR matrix, because feature extraction is most of the
+cost of tagging thousands of abstracts a second. The result equals scikit-learn's (tested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
 
+from tagger.fields import Fields, as_fields
 from tagger.phrases import PhraseIndex
 from tagger.text import STOPWORDS, lemmas
-
-# Longest title that is treated as one: ``Document.text`` is ``title + ".\n" + abstract``.
-MAX_TITLE_CHARS = 300
 
 
 def is_content_word(lemma: str) -> bool:
@@ -45,14 +48,9 @@ def content_words(lemma_list: Iterable[str]) -> list[str]:
     return [w for w in lemma_list if len(w) > 1 and w not in STOPWORDS and not w.isdigit()]
 
 
-def split_title(text: str) -> str:
-    """The title part of a ``Document.text`` (empty when the text has no title line)."""
-    head, newline, _rest = text.partition("\n")
-    return head if newline and len(head) <= MAX_TITLE_CHARS else ""
-
-
 class LemmaNgrams:
-    """Analyzer for TfidfVectorizer: content-word lemma n-grams from a lemma list.
+    """Analyzer for TfidfVectorizer: content-word lemma n-grams of a paper given as lemma-list
+    segments (title, abstract); n-grams never cross a segment boundary.
 
     A class rather than a closure so fitted vectorizers pickle.
     """
@@ -60,28 +58,14 @@ class LemmaNgrams:
     def __init__(self, max_n: int = 2):
         self.max_n = max_n
 
-    def __call__(self, lemma_list: Sequence[str]) -> list[str]:
-        words = content_words(lemma_list)
-        grams = list(words)
-        for n in range(2, self.max_n + 1):
-            grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    def __call__(self, segments: Sequence[Sequence[str]]) -> list[str]:
+        grams: list[str] = []
+        for segment in segments:
+            words = content_words(segment)
+            grams.extend(words)
+            for n in range(2, self.max_n + 1):
+                grams.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
         return grams
-
-
-class WordCharGrams:
-    """Analyzer: character n-grams (padded with spaces) of each *distinct* content lemma."""
-
-    def __init__(self, ngram_range: tuple[int, int] = (3, 5)):
-        self.ngram_range = tuple(ngram_range)
-
-    def grams(self, word: str) -> list[str]:
-        padded = f" {word} "
-        low, high = self.ngram_range
-        return [padded[i : i + n] for n in range(low, high + 1)
-                for i in range(len(padded) - n + 1)]
-
-    def __call__(self, lemma_list: Sequence[str]) -> list[str]:
-        return [g for word in sorted(set(content_words(lemma_list))) for g in self.grams(word)]
 
 
 def _drop_stop_words(vectorizer: TfidfVectorizer) -> TfidfVectorizer:
@@ -167,7 +151,7 @@ def _block_entries(block: np.ndarray | sp.spmatrix) -> Entries:
     return rows.astype(np.int64), columns.astype(np.int64), block[rows, columns]
 
 
-class _NgramLookup:
+class NgramLookup:
     """Fast lemma uni/bigram -> column lookup built from a fitted vectorizer's vocabulary."""
 
     def __init__(self, vocabulary: dict[str, int]):
@@ -192,53 +176,52 @@ class _NgramLookup:
                     found.append(column)
         return found
 
+    def column(self, gram: Sequence[str]) -> int | None:
+        """The column of one uni- or bigram (a lemma sequence), or None."""
+        if len(gram) == 1:
+            return self.unigrams.get(gram[0])
+        if len(gram) == 2:
+            return self.bigrams.get(gram[0], {}).get(gram[1])
+        return None
 
-class _CharLookup:
-    """Per-word cache of character n-gram columns; the cache is rebuilt after unpickling."""
 
-    def __init__(self, analyzer: WordCharGrams, vocabulary: dict[str, int]):
-        self.analyzer = analyzer
-        self.vocabulary = vocabulary
-        self._cache: dict[str, list[int]] = {}
+class Lemmatised:
+    """A batch of records lemmatised once, shared by every feature block."""
 
-    def __getstate__(self) -> dict:
-        return {"analyzer": self.analyzer, "vocabulary": self.vocabulary}
+    __slots__ = ("titles", "abstracts")
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._cache = {}
+    def __init__(self, fields: Fields):
+        self.titles = [lemmas(title) for title in fields.titles]
+        self.abstracts = [lemmas(abstract) for abstract in fields.abstracts]
 
-    def columns(self, words: Iterable[str]) -> list[int]:
-        cache = self._cache
-        found: list[int] = []
-        for word in set(words):
-            cols = cache.get(word)
-            if cols is None:
-                vocabulary = self.vocabulary
-                cols = [vocabulary[g] for g in self.analyzer.grams(word) if g in vocabulary]
-                if len(cache) < 200_000:
-                    cache[word] = cols
-            found.extend(cols)
-        return found
+    def __len__(self) -> int:
+        return len(self.abstracts)
+
+    def papers(self) -> list[list[str]]:
+        """Title and abstract lemmas of each paper, one list (for bag-of-words blocks)."""
+        return [t + a for t, a in zip(self.titles, self.abstracts, strict=True)]
 
 
 class ThemeFeatures(TransformerMixin, BaseEstimator):
-    """Word, taxonomy-phrase and (optionally) character features of paper texts.
+    """Word, taxonomy-phrase, LSA and (optionally) feed-representation features of papers.
 
     Parameters
     ----------
     theme_phrases : per theme, its indicator phrases (from the taxonomy). Empty: no phrase block.
     word_max_n : longest word n-gram (1 or 2). Bigrams catch "state space", "time series".
-    word_min_df : a word n-gram must occur in this many training texts; 2 drops typos and
+    word_min_df : a word n-gram must occur in this many training papers; 2 drops typos and
         one-off names that cannot generalise.
     word_max_features : vocabulary cap, keeps the artifact small.
     title_weight : the title's own TF-IDF row is added to the word block with this weight.
-    char_mode : None (no character block), ``"words"`` or ``"text"`` (see module docstring).
-    char_ngram_range : character n-gram sizes.
-    char_max_features : vocabulary cap of the character block.
-    phrase_weight : scale of the phrase block relative to the TF-IDF blocks.
+    phrase_weight : scale of the phrase blocks relative to the TF-IDF block.
     title_phrases : add a second phrase block counting matches in the title only.
-    char_weight : scale of the character block.
+    lsa_components : dimensions of the LSA block (0: none); fitted on the training papers and
+        the ``unlabelled`` papers given to ``fit``.
+    lsa_weight : scale of the (L2-normalised) LSA block.
+    lsa_min_df : document frequency a word needs to enter the LSA vocabulary.
+    representation : a prefit representation (``transform(lemma_lists) -> (n, d) array``) learnt
+        elsewhere, e.g. from the arXiv feed; ``fit`` does not refit it. None: no such block.
+    representation_weight : scale of the (L2-normalised) representation block.
     """
 
     def __init__(
@@ -248,40 +231,32 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         word_min_df: int = 2,
         word_max_features: int | None = 60000,
         title_weight: float = 0.0,
-        char_mode: str | None = None,
-        char_ngram_range: tuple[int, int] = (3, 5),
-        char_max_features: int | None = 60000,
         phrase_weight: float = 1.0,
         title_phrases: bool = False,
-        char_weight: float = 1.0,
         lsa_components: int = 300,
         lsa_weight: float = 1.5,
         lsa_min_df: int = 5,
+        representation: Any = None,
+        representation_weight: float = 1.0,
     ):
         self.theme_phrases = theme_phrases
         self.word_max_n = word_max_n
         self.word_min_df = word_min_df
         self.word_max_features = word_max_features
         self.title_weight = title_weight
-        self.char_mode = char_mode
-        self.char_ngram_range = char_ngram_range
-        self.char_max_features = char_max_features
         self.phrase_weight = phrase_weight
         self.title_phrases = title_phrases
-        self.char_weight = char_weight
         self.lsa_components = lsa_components
         self.lsa_weight = lsa_weight
         self.lsa_min_df = lsa_min_df
+        self.representation = representation
+        self.representation_weight = representation_weight
 
-    def fit(
-        self, texts: Sequence[str], y=None, unlabelled_texts: Sequence[str] = ()
-    ) -> ThemeFeatures:
-        """Learn vocabularies (and the LSA projection, also from ``unlabelled_texts``)."""
+    def fit(self, X: Any, y: Any = None, unlabelled: Any = None) -> ThemeFeatures:
+        """Learn the vocabulary (and the LSA projection, also from ``unlabelled`` records)."""
         if self.word_max_n not in (1, 2):
             raise ValueError(f"word_max_n must be 1 or 2, not {self.word_max_n!r}")
-        if self.char_mode not in (None, "words", "text"):
-            raise ValueError(f"char_mode must be None, 'words' or 'text', not {self.char_mode!r}")
-        lemma_lists = [lemmas(text) for text in texts]
+        batch = Lemmatised(as_fields(X))
         self.word_vectorizer_ = _drop_stop_words(
             TfidfVectorizer(
                 analyzer=LemmaNgrams(self.word_max_n),
@@ -289,46 +264,29 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 max_features=self.word_max_features,
                 sublinear_tf=True,
                 dtype=np.float32,
-            ).fit(lemma_lists)
+            ).fit(list(zip(batch.titles, batch.abstracts, strict=True)))
         )
-        self.word_lookup_ = _NgramLookup(self.word_vectorizer_.vocabulary_)
-        self.char_vectorizer_ = None
-        self.char_lookup_ = None
-        if self.char_mode is not None:
-            char_params = dict(
-                min_df=self.word_min_df,
-                max_features=self.char_max_features,
-                sublinear_tf=True,
-                dtype=np.float32,
-            )
-            if self.char_mode == "words":
-                analyzer = WordCharGrams(tuple(self.char_ngram_range))
-                self.char_vectorizer_ = _drop_stop_words(
-                    TfidfVectorizer(analyzer=analyzer, **char_params).fit(lemma_lists))
-                self.char_lookup_ = _CharLookup(analyzer, self.char_vectorizer_.vocabulary_)
-            else:
-                self.char_vectorizer_ = _drop_stop_words(
-                    TfidfVectorizer(analyzer="char_wb", lowercase=True,
-                                    ngram_range=tuple(self.char_ngram_range),
-                                    **char_params).fit(texts))
+        self.word_lookup_ = NgramLookup(self.word_vectorizer_.vocabulary_)
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
-        self._fit_lsa(lemma_lists + [lemmas(text) for text in unlabelled_texts])
+        papers = batch.papers()
+        if unlabelled is not None and len(unlabelled):
+            papers += Lemmatised(as_fields(unlabelled)).papers()
+        self._fit_lsa(papers)
+        self.n_features_out_ = len(self._feature_names())
         return self
 
     def _fit_lsa(self, lemma_lists: list[list[str]]) -> None:
         """Latent semantic analysis over content-word unigrams: a dense, low-rank view in
         which words that co-occur (in labelled and unlabelled abstracts alike) land close
-        together, so a paper can score on a theme through related words no labelled paper used.
-        Fitting it on thousands of unlabelled abstracts is the semi-supervised part of the
-        model; at tagging time it costs one small sparse-dense product."""
+        together. At tagging time it costs one small sparse-dense product."""
         self.lsa_vectorizer_ = self.lsa_lookup_ = self.lsa_projection_ = None
         if not self.lsa_components:
             return
         vectorizer = _drop_stop_words(TfidfVectorizer(
             analyzer=LemmaNgrams(1), min_df=self.lsa_min_df, sublinear_tf=True,
-            dtype=np.float32).fit(lemma_lists))
-        lookup = _NgramLookup(vectorizer.vocabulary_)
+            dtype=np.float32).fit([(x,) for x in lemma_lists]))
+        lookup = NgramLookup(vectorizer.vocabulary_)
         matrix = _tfidf_rows([lookup.columns(content_words(x)) for x in lemma_lists],
                              vectorizer.idf_)
         rank = min(self.lsa_components, matrix.shape[1] - 1, matrix.shape[0] - 1)
@@ -339,81 +297,94 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.lsa_vectorizer_, self.lsa_lookup_ = vectorizer, lookup
         self.lsa_projection_ = np.ascontiguousarray(svd.components_.T, dtype=np.float32)
 
-    def _lsa_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        """LSA coordinates: the unigram TF-IDF rows (one sparse matrix, built directly from
-        entries) projected onto the fitted components, rows L2-normalised and weighted."""
-        columns = self.lsa_lookup_.columns
-        idf = self.lsa_vectorizer_.idf_
-        matrix = _tfidf_rows([columns(content_words(x)) for x in lemma_lists], idf)
-        dense = np.asarray(matrix @ self.lsa_projection_)
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return dense / norms * np.float32(self.lsa_weight)
+    # -- blocks ---------------------------------------------------------------------------
 
-    def _word_block(self, lemma_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        """The word TF-IDF block alone, as a matrix (what ``transform`` puts first)."""
-        return _csr(self._word_entries(lemma_lists),
-                    (len(lemma_lists), len(self.word_vectorizer_.idf_)))
+    def _word_columns(self, lemma_list: Sequence[str]) -> list[int]:
+        return self.word_lookup_.columns(content_words(lemma_list))
 
-    def _word_entries(self, lemma_lists: Sequence[Sequence[str]]) -> Entries:
-        columns = self.word_lookup_.columns
-        return _tfidf_entries([columns(content_words(x)) for x in lemma_lists],
-                              self.word_vectorizer_.idf_)
+    def _word_entries(self, batch: Lemmatised) -> Entries:
+        """Paper TF-IDF (title and abstract, n-grams within each) plus the title's own row."""
+        idf = self.word_vectorizer_.idf_
+        columns = self._word_columns
+        paper = _tfidf_entries(
+            [columns(t) + columns(a) for t, a in zip(batch.titles, batch.abstracts, strict=True)],
+            idf)
+        if not self.title_weight:
+            return paper
+        rows, cols, values = _tfidf_entries([columns(t) for t in batch.titles], idf)
+        return _sum_entries([paper, (rows, cols, values * self.title_weight)], len(idf))
 
-    def _phrase_block(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
+    def _phrase_block(self, segment_lists: Sequence[Sequence[Sequence[str]]]) -> np.ndarray:
+        index = self.phrase_index_
         counts = np.array(
-            [self.phrase_index_.counts(lemma_list) for lemma_list in lemma_lists],
+            [np.sum([index.counts(segment) for segment in segments], axis=0)
+             for segments in segment_lists],
             dtype=np.float32,
-        ).reshape(len(lemma_lists), self.phrase_index_.n_themes)
+        ).reshape(len(segment_lists), index.n_themes)
         return np.log1p(counts) * np.float32(self.phrase_weight)
 
-    def _char_block(self, texts: Sequence[str], lemma_lists) -> sp.csr_matrix:
-        if self.char_lookup_ is not None:
-            columns = self.char_lookup_.columns
-            rows = [columns(content_words(lemma_list)) for lemma_list in lemma_lists]
-            return _tfidf_rows(rows, self.char_vectorizer_.idf_) * self.char_weight
-        return self.char_vectorizer_.transform(texts) * self.char_weight
+    @staticmethod
+    def _normalised(dense: np.ndarray, weight: float) -> np.ndarray:
+        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return (dense / norms * np.float32(weight)).astype(np.float32)
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Features of ``texts``, one row each. Every block is gathered as entries and one
-        CSR matrix is built at the end: building sparse matrices block by block cost more
-        than the arithmetic when tagging a single abstract (the API's case)."""
-        lemma_lists = [lemmas(text) for text in texts]
-        title_lists = None
-        if self.title_weight or self.title_phrases:
-            title_lists = [lemmas(split_title(text)) for text in texts]
-        n_words = len(self.word_vectorizer_.idf_)
-        word_parts = [self._word_entries(lemma_lists)]
-        if self.title_weight:
-            rows, columns, values = self._word_entries(title_lists)
-            word_parts.append((rows, columns, values * self.title_weight))
-        blocks: list[np.ndarray | sp.spmatrix] = []
+    def _lsa_block(self, papers: Sequence[Sequence[str]]) -> np.ndarray:
+        columns = self.lsa_lookup_.columns
+        matrix = _tfidf_rows([columns(content_words(x)) for x in papers],
+                             self.lsa_vectorizer_.idf_)
+        return self._normalised(np.asarray(matrix @ self.lsa_projection_), self.lsa_weight)
+
+    def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
+        blocks = []
         if self.phrase_index_ is not None:
-            blocks.append(self._phrase_block(lemma_lists))
+            blocks.append(self._phrase_block(
+                [(t, a) for t, a in zip(batch.titles, batch.abstracts, strict=True)]))
             if self.title_phrases:
-                blocks.append(self._phrase_block(title_lists))
-        if self.char_vectorizer_ is not None:
-            blocks.append(self._char_block(texts, lemma_lists))
-        if getattr(self, "lsa_projection_", None) is not None:
-            blocks.append(self._lsa_block(lemma_lists))
-        parts = [_sum_entries(word_parts, n_words)]
+                blocks.append(self._phrase_block([(t,) for t in batch.titles]))
+        papers = None
+        if self.lsa_projection_ is not None:
+            papers = batch.papers()
+            blocks.append(self._lsa_block(papers))
+        if self.representation is not None:
+            papers = papers if papers is not None else batch.papers()
+            blocks.append(self._normalised(
+                np.asarray(self.representation.transform(papers), dtype=np.float32),
+                self.representation_weight))
+        return blocks
+
+    def transform(self, X: Any) -> sp.csr_matrix:
+        """Features of the records ``X``, one row each."""
+        check_is_fitted(self, "word_vectorizer_")
+        return self.transform_lemmatised(Lemmatised(as_fields(X)))
+
+    def transform_lemmatised(self, batch: Lemmatised) -> sp.csr_matrix:
+        """Features of an already lemmatised batch. Every block is gathered as entries and
+        one CSR matrix is built at the end: building sparse matrices block by block cost more
+        than the arithmetic when tagging a single abstract (the API's case)."""
+        n_words = self.n_word_features_
+        parts = [self._word_entries(batch)]
         width = n_words
-        for block in blocks:
+        for block in self._dense_blocks(batch):
             rows, columns, values = _block_entries(block)
             parts.append((rows, columns + width, values))
             width += block.shape[1]
-        return _merge_columns(parts, (len(texts), width))
+        return _merge_columns(parts, (len(batch), width))
 
-    def feature_names(self) -> list[str]:
-        """Names of all columns, in order: word n-grams, ``phrase:THEME_INDEX``,
-        ``title-phrase:THEME_INDEX``, ``char:..``."""
-        names = list(self.word_vectorizer_.get_feature_names_out())
+    def _feature_names(self) -> list[str]:
+        names = [f"word:{g}" for g in self.word_vectorizer_.get_feature_names_out()]
         if self.phrase_index_ is not None:
             names += [f"phrase:{i}" for i in range(self.phrase_index_.n_themes)]
             if self.title_phrases:
                 names += [f"title-phrase:{i}" for i in range(self.phrase_index_.n_themes)]
-        if self.char_vectorizer_ is not None:
-            names += [f"char:{g}" for g in self.char_vectorizer_.get_feature_names_out()]
-        if getattr(self, "lsa_projection_", None) is not None:
+        if self.lsa_projection_ is not None:
             names += [f"lsa:{i}" for i in range(self.lsa_projection_.shape[1])]
+        if self.representation is not None:
+            names += [f"representation:{i}" for i in range(int(self.representation.dim))]
         return names
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of all columns, in order: ``word:<n-gram>``, ``phrase:<theme index>``,
+        ``title-phrase:<theme index>``, ``lsa:<k>``, ``representation:<k>``."""
+        check_is_fitted(self, "word_vectorizer_")
+        return np.asarray(self._feature_names(), dtype=object)

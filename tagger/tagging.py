@@ -10,24 +10,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tagger.corpus import Document
+from tagger.fields import Fields
 from tagger.taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # scikit-learn costs seconds to import; commands that never score skip it
-    from sklearn.pipeline import Pipeline
-
-    from tagger.model import Evidence
+    from tagger.estimator import Evidence, ThemeClassifier
 
 SCORE_DECIMALS = 4
+# Calibrated scores: every theme's decision point.
+DECISION_SCORE = 0.5
 
 
 @dataclass
 class Tagger:
-    """A trained model ready to tag: taxonomy, fitted pipeline, per-theme thresholds and the
+    """A trained model ready to tag: taxonomy, fitted :class:`ThemeClassifier` and the
     manifest it was loaded with (empty for a model that was never saved)."""
 
     taxonomy: Taxonomy
-    pipeline: Pipeline
-    thresholds: np.ndarray
+    estimator: ThemeClassifier
     manifest: dict = field(default_factory=dict)
 
     @property
@@ -38,11 +38,10 @@ class Tagger:
     def version(self) -> str:
         return str(self.manifest.get("model_version", "0"))
 
-    def score(self, texts: Sequence[str]) -> np.ndarray:
-        """Theme probabilities, one row per text, one column per taxonomy theme."""
-        from tagger.model import score_texts
-
-        return score_texts(self.pipeline, texts)
+    def score(self, documents: Sequence[Document]) -> np.ndarray:
+        """Calibrated theme scores, one row per document, one column per taxonomy theme."""
+        fields = Fields([doc.title for doc in documents], [doc.abstract for doc in documents])
+        return self.estimator.score_fields(fields)
 
     def tag(
         self,
@@ -52,53 +51,41 @@ class Tagger:
     ) -> list[dict]:
         """Tag a batch at once (one vectorised scoring call) and build the result records:
         ``{"id", "tags": [{"theme", "label", "score"}], ["scores"], ["evidence"]}``."""
-        probabilities = self.score([doc.text for doc in documents])
-        return [
-            self._result(doc, row, explain_tags, all_scores)
-            for doc, row in zip(documents, probabilities, strict=True)
-        ]
+        scores = self.score(documents)
+        results = [self._result(doc, row, all_scores) for doc, row in zip(documents, scores,
+                                                                          strict=True)]
+        if explain_tags:
+            index = self.taxonomy.index
+            chosen = [[index(tag["theme"]) for tag in result["tags"]] for result in results]
+            explained = self.estimator.explain(documents, themes=chosen)
+            for result, per_theme in zip(results, explained, strict=True):
+                result["evidence"] = {
+                    self.taxonomy.themes[k].id: [evidence_record(e) for e in items]
+                    for k, items in per_theme.items()
+                }
+        return results
 
-    def _result(self, doc: Document, row: np.ndarray, explain_tags: bool, all_scores: bool) -> dict:
-        themes = self.taxonomy.themes
-        result: dict = {"id": doc.id, "tags": scores_to_tags(row, self.thresholds, self.taxonomy)}
+    def _result(self, doc: Document, row: np.ndarray, all_scores: bool) -> dict:
+        result: dict = {"id": doc.id, "tags": scores_to_tags(row, self.taxonomy)}
         if all_scores:
             result["scores"] = {
                 theme.id: round(float(score), SCORE_DECIMALS)
-                for theme, score in zip(themes, row, strict=True)
-            }
-        if explain_tags:
-            from tagger.model import explain
-
-            result["evidence"] = {
-                tag["theme"]: [
-                    self._evidence_record(evidence, doc)
-                    for evidence in explain(
-                        self.pipeline, doc.text, self.taxonomy.index(tag["theme"])
-                    )
-                ]
-                for tag in result["tags"]
+                for theme, score in zip(self.taxonomy.themes, row, strict=True)
             }
         return result
 
-    @staticmethod
-    def _evidence_record(evidence: Evidence, doc: Document) -> dict:
-        """Explanations are computed on ``doc.text`` (``title.\nabstract``); each span says
-        which field it lies in, with offsets into that field, so a page can highlight it."""
-        offset = len(doc.title) + 2 if doc.title else 0
-        spans = []
-        for start, end in evidence.spans:
-            if doc.title and start < len(doc.title):
-                spans.append({"field": "title", "start": start, "end": end})
-            else:
-                spans.append({"field": "abstract", "start": start - offset, "end": end - offset})
-        return {"text": evidence.text, "weight": round(evidence.weight, SCORE_DECIMALS),
-                "spans": spans}
+
+def evidence_record(evidence: Evidence) -> dict:
+    """An explanation item as JSON: spans are character offsets into the ``title`` or the
+    ``abstract`` field as scored, so a page can highlight them."""
+    return {"text": evidence.text, "weight": round(evidence.weight, SCORE_DECIMALS),
+            "spans": [{"field": f, "start": s, "end": e} for f, s, e in evidence.spans]}
 
 
-def scores_to_tags(row: np.ndarray, thresholds: np.ndarray, taxonomy: Taxonomy) -> list[dict]:
-    """The one function that turns a row of probabilities into tags: every theme at or above
-    its threshold, best first (ties by taxonomy order). An empty list is a valid answer."""
-    chosen = np.flatnonzero(row >= thresholds)
+def scores_to_tags(row: np.ndarray, taxonomy: Taxonomy) -> list[dict]:
+    """The one function that turns a row of calibrated scores into tags: every theme scoring
+    at least 0.5, best first (ties by taxonomy order). An empty list is a valid answer."""
+    chosen = np.flatnonzero(row >= DECISION_SCORE)
     chosen = sorted(chosen, key=lambda k: (-row[k], k))
     return [
         {

@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     add_model_argument(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--report", metavar="DIR", type=Path,
-                        help="also write a precision/recall-vs-threshold PNG per theme here")
+                        help="also write a reliability diagram and a precision/recall-vs-score "
+                        "PNG per theme here")
     parser.set_defaults(handler=run)
 
 

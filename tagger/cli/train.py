@@ -76,8 +76,7 @@ def run(args) -> int:
     sources: list[dict] = []
     documents = _read_inputs(args.data, reporter, sources, labelled=True)
     silver = _read_inputs(args.silver, reporter, sources, labelled=True, role="silver")
-    unlabelled = [doc.text for doc in
-                  _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")]
+    unlabelled = _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)

@@ -1,18 +1,20 @@
-"""Multi-label metrics: the one module used by ``tagger evaluate``, cross-validation, threshold
-tuning and tests, so every reported number is computed the same way."""
+"""Multi-label metrics: the one module used by ``tagger evaluate``, cross-validation, the
+experiments and the tests, so every reported number is computed the same way. The counting is
+scikit-learn's (``precision_recall_fscore_support``, ``multilabel_confusion_matrix``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
+
+# Reliability diagrams and the expected calibration error use this many equal-width bins.
+CALIBRATION_BINS = 10
 
 
-def _f1(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+def _round(value: float) -> float:
+    return round(float(value), 4)
 
 
 def multilabel_report(
@@ -26,42 +28,93 @@ def multilabel_report(
     """
     Y_true = np.asarray(Y_true, dtype=bool)
     Y_pred = np.asarray(Y_pred, dtype=bool)
+    n_labels = len(theme_ids)
+    labels = list(range(n_labels))
+    if len(Y_true):
+        precision, recall, f1, support = precision_recall_fscore_support(
+            Y_true, Y_pred, labels=labels, average=None, zero_division=0)
+        micro_p, micro_r, micro_f1, _ = precision_recall_fscore_support(
+            Y_true, Y_pred, average="micro", zero_division=0)
+        confusion = multilabel_confusion_matrix(Y_true, Y_pred, labels=labels)
+    else:
+        precision = recall = f1 = support = np.zeros(n_labels)
+        micro_p = micro_r = micro_f1 = 0.0
+        confusion = np.zeros((n_labels, 2, 2), dtype=int)
     per_theme = {}
-    macro = []
+    defined_f1 = []
     for k, theme in enumerate(theme_ids):
-        tp = float(np.sum(Y_true[:, k] & Y_pred[:, k]))
-        fp = float(np.sum(~Y_true[:, k] & Y_pred[:, k]))
-        fn = float(np.sum(Y_true[:, k] & ~Y_pred[:, k]))
-        precision, recall, f1 = _f1(tp, fp, fn)
+        (_tn, fp), (fn, tp) = confusion[k]
         defined = tp + fp + fn > 0
         per_theme[theme] = {
-            "precision": round(precision, 4) if defined else None,
-            "recall": round(recall, 4) if defined else None,
-            "f1": round(f1, 4) if defined else None,
-            "support": int(tp + fn),
+            "precision": _round(precision[k]) if defined else None,
+            "recall": _round(recall[k]) if defined else None,
+            "f1": _round(f1[k]) if defined else None,
+            "support": int(support[k]),
             "predicted": int(tp + fp),
         }
         if defined:
-            macro.append(f1)
-    tp = float(np.sum(Y_true & Y_pred))
-    fp = float(np.sum(~Y_true & Y_pred))
-    fn = float(np.sum(Y_true & ~Y_pred))
-    micro_p, micro_r, micro_f1 = _f1(tp, fp, fn)
-    no_theme = ~Y_true.any(axis=1)
-    false_positive_docs = no_theme & Y_pred.any(axis=1)
+            defined_f1.append(f1[k])
+    no_theme = ~Y_true.any(axis=1) if len(Y_true) else np.zeros(0, dtype=bool)
+    false_positive_docs = no_theme & Y_pred.any(axis=1) if len(Y_true) else no_theme
     return {
         "n_documents": int(len(Y_true)),
-        "micro_precision": round(micro_p, 4),
-        "micro_recall": round(micro_r, 4),
-        "micro_f1": round(micro_f1, 4),
-        "macro_f1": round(float(np.mean(macro)) if macro else 0.0, 4),
-        "exact_match": round(float(np.mean(np.all(Y_true == Y_pred, axis=1))), 4)
-        if len(Y_true) else 0.0,
+        "micro_precision": _round(micro_p),
+        "micro_recall": _round(micro_r),
+        "micro_f1": _round(micro_f1),
+        "macro_f1": _round(np.mean(defined_f1)) if defined_f1 else 0.0,
+        "exact_match": _round(np.mean(np.all(Y_true == Y_pred, axis=1))) if len(Y_true) else 0.0,
         "no_theme_documents": int(no_theme.sum()),
-        "no_theme_false_positive_rate": round(
-            float(false_positive_docs.sum() / no_theme.sum()) if no_theme.any() else 0.0, 4
-        ),
+        "no_theme_false_positive_rate": _round(
+            false_positive_docs.sum() / no_theme.sum()) if no_theme.any() else 0.0,
         "per_theme": per_theme,
+    }
+
+
+def core_macro_f1(report: dict, core_themes: Sequence[str]) -> float | None:
+    """Mean F1 over the themes users named first (those defined in ``report``)."""
+    values = [report["per_theme"][t]["f1"] for t in core_themes
+              if t in report["per_theme"] and report["per_theme"][t]["f1"] is not None]
+    return _round(np.mean(values)) if values else None
+
+
+def reliability(y_true: np.ndarray, scores: np.ndarray,
+                bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Equal-width score bins: how many scores fell in each, their mean, and how often the
+    label was really there (a calibrated score matches its observed rate)."""
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    scores = np.asarray(scores, dtype=float).ravel()
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        mask = which == b
+        count = int(mask.sum())
+        rows.append({"low": b / bins, "high": (b + 1) / bins, "count": count,
+                     "mean_score": _round(scores[mask].mean()) if count else None,
+                     "observed_rate": _round(y_true[mask].mean()) if count else None})
+    return rows
+
+
+def expected_calibration_error(y_true: np.ndarray, scores: np.ndarray,
+                               bins: int = CALIBRATION_BINS) -> float:
+    """ECE: the count-weighted mean gap between mean score and observed rate over bins."""
+    rows = reliability(y_true, scores, bins)
+    total = sum(row["count"] for row in rows)
+    if not total:
+        return 0.0
+    gap = sum(row["count"] * abs(row["mean_score"] - row["observed_rate"])
+              for row in rows if row["count"])
+    return _round(gap / total)
+
+
+def calibration_report(Y_true: np.ndarray, S: np.ndarray, theme_ids: Sequence[str]) -> dict:
+    """ECE over every (paper, theme) score and per theme, and the pooled reliability table."""
+    Y_true = np.asarray(Y_true)
+    return {
+        "bins": CALIBRATION_BINS,
+        "ece": expected_calibration_error(Y_true, S),
+        "per_theme_ece": {theme: expected_calibration_error(Y_true[:, k], S[:, k])
+                          for k, theme in enumerate(theme_ids)},
+        "reliability": reliability(Y_true, S),
     }
 
 

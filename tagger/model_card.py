@@ -1,4 +1,5 @@
-"""Render a model's manifest as a human-readable ``MODEL_CARD.md``."""
+"""Render a model's manifest as a human-readable ``MODEL_CARD.md`` (part of the core: writing
+a model never needs the training package)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,19 @@ def render_model_card(manifest: dict) -> str:
         "## What it does",
         "",
         f"Tags research-paper abstracts with the {len(taxonomy['themes'])} themes of taxonomy "
-        f"`{taxonomy['name']}` v{taxonomy['version']}. A paper gets every theme whose probability "
-        "reaches that theme's threshold; most papers outside machine learning get none.",
+        f"`{taxonomy['name']}` v{taxonomy['version']}. Every theme's score is calibrated so that a "
+        "paper gets exactly the themes scoring at least 0.5, and a score means the same for "
+        "every theme; most papers outside machine learning get none.",
         "",
         "## Design",
         "",
         f"`{manifest.get('design', {}).get('name', 'unknown')}`: "
-        "lemma uni/bigram TF-IDF (title counted again) + taxonomy phrase counts (text and "
-        "title) + a 300-dimension LSA block learnt with unlabelled abstracts, one "
-        "class-weighted logistic regression per theme, per-theme thresholds tuned "
-        "by cross-validation (see `training/EXPERIMENTS.md`).",
+        "title and abstract kept apart; lemma uni/bigram TF-IDF of the paper with the title "
+        "counted again, taxonomy phrase counts (paper and title), a latent semantic block "
+        "learnt with unlabelled abstracts" + (" and a representation learnt from the arXiv "
+        "feed" if manifest.get("representation") else "") + "; one class-weighted logistic "
+        "regression per theme; per-theme F-beta thresholds and calibration learnt on "
+        "out-of-fold scores inside `fit` (see `training/EXPERIMENTS.md`).",
         "",
         "## Training data",
         "",
@@ -49,10 +53,12 @@ def render_model_card(manifest: dict) -> str:
             "",
             f"Micro-F1 **{metrics['micro_f1']:.3f}**, macro-F1 **{metrics['macro_f1']:.3f}**, "
             f"exact match {metrics['exact_match']:.3f}; no-theme papers wrongly tagged: "
-            f"{metrics['no_theme_false_positive_rate']:.1%}. Thresholds for each fold were tuned "
-            "on the other folds only.",
+            f"{metrics['no_theme_false_positive_rate']:.1%}. Nested: each fold's model tuned its "
+            "thresholds and calibration on its own training folds only."
+            + (f" Expected calibration error {manifest['cv_calibration']['ece']:.3f}."
+               if manifest.get("cv_calibration") else ""),
             "",
-            "| theme | threshold | precision | recall | F1 | support |",
+            "| theme | raw threshold | precision | recall | F1 | support |",
             "|---|---|---|---|---|---|",
         ]
         for theme, row in metrics["per_theme"].items():
@@ -64,17 +70,15 @@ def render_model_card(manifest: dict) -> str:
     curve = manifest.get("learning_curve")
     if curve:
         lines += ["## Learning curve", "", "What more labels buy (cross-validated):", "",
-                  "| training abstracts | micro-F1 | macro-F1 |", "|---|---|---|"]
+                  "| training abstracts | micro-F1 |", "|---|---|"]
         for point in curve:
-            lines.append(f"| {point['n_train']} | {point['micro_f1']:.3f} | "
-                         f"{point['macro_f1']:.3f} |")
+            lines.append(f"| {point['n_train']} | {point['micro_f1']:.3f} |")
         lines.append("")
     lines += [
         "## Limits",
         "",
         "Trained on English ML abstracts; quality drops on other languages and fields. Themes "
-        "with few training examples have noisier thresholds. Scores are calibrated only "
-        "approximately: compare a score with its theme's threshold, not across themes.",
+        "with few training examples have noisier thresholds and calibration.",
         "",
     ]
     return "\n".join(lines)
