@@ -270,7 +270,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
         papers = batch.papers()
-        if unlabelled is not None and len(unlabelled):
+        if unlabelled is not None:
             papers += Lemmatised(as_fields(unlabelled)).papers()
         self._fit_lsa(papers)
         self.n_features_out_ = len(self._feature_names())

@@ -57,7 +57,7 @@ def rewrite_manifest(model_dir: Path, change) -> None:
 
 def test_an_intact_copy_verifies_and_loads(model_copy, small_model):
     assert verify_model_dir(model_copy) == read_manifest(small_model)
-    assert load_model(model_copy).thresholds.shape == (19,)
+    assert load_model(model_copy).estimator.thresholds_.shape == (19,)
 
 
 def test_flipped_byte_is_refused_by_cli_and_library(model_copy, tmp_path):

@@ -1,5 +1,5 @@
-"""``tagger evaluate --report DIR``: one precision/recall-vs-threshold PNG per theme with
-positives, next to the text report with its confusion summary."""
+"""``tagger evaluate --report DIR``: one precision/recall-vs-score PNG per theme with
+positives and a reliability diagram, next to the text report with its calibration error."""
 
 from __future__ import annotations
 
@@ -25,14 +25,15 @@ def test_evaluate_report_writes_one_png_per_theme(small_model, labelled_corpus, 
                       "--report", str(report))
     assert done.returncode == 0, done.stderr
     assert "micro-F1" in done.stdout
+    assert "expected calibration error" in done.stdout
     names = sorted(p.name for p in report.iterdir())
     # The generated corpus has positives for exactly these four themes.
-    assert names == ["automl.png", "causal-discovery.png", "state-space-models.png",
-                     "time-series.png"]
+    assert names == ["automl.png", "causal-discovery.png", "reliability.png",
+                     "state-space-models.png", "time-series.png"]
     for name in names:
         data = (report / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000
-    assert "wrote 4 plots" in done.stderr
+    assert "wrote 5 plots" in done.stderr
 
 
 def test_evaluate_report_unwritable_dir_is_an_error(small_model, labelled_corpus, tmp_path):

@@ -11,12 +11,17 @@ import numpy as np
 import pytest
 
 from tagger.artifact import FORMAT_VERSION, load_model, read_manifest
+from tagger.calibration import THRESHOLD_GRID, best_threshold, fit_slopes, tune_thresholds
 from tagger.cli import main as tagger_main
 from tagger.corpus import Document, read_documents
 from tagger.taxonomy import load_taxonomy
 from tagger.training.fit import check_tags
-from tagger.training.metrics import label_matrix, multilabel_report
-from tagger.training.thresholds import THRESHOLD_GRID, best_threshold, tune_thresholds
+from tagger.training.metrics import (
+    expected_calibration_error,
+    label_matrix,
+    multilabel_report,
+    reliability,
+)
 
 PROBES = [
     "Kalman filter and state space model with latent state for forecasting sensor data",
@@ -45,12 +50,44 @@ def test_best_threshold_trades_precision_for_recall_correctly():
 
 
 def test_too_few_positives_keep_the_default():
-    y = np.array([1, 1, 0, 0, 0])
-    p = np.array([0.9, 0.8, 0.1, 0.2, 0.3])
-    assert best_threshold(y, p) == 0.5
-    assert best_threshold(y, p, default=0.7) == 0.7
-    assert best_threshold(np.zeros(5), p) == 0.5
-    assert best_threshold(y, p, min_positives=2) != 0.5
+    Y = np.array([[1], [1], [0], [0], [0]])
+    P = np.array([[0.9], [0.8], [0.1], [0.2], [0.3]])
+    assert tune_thresholds(Y, P)[0] == 0.5
+    assert tune_thresholds(Y, P, default=0.7)[0] == 0.7
+    assert tune_thresholds(np.zeros((5, 1)), P)[0] == 0.5
+    assert tune_thresholds(Y, P, min_positives=2)[0] != 0.5
+
+
+def test_beta_below_one_leans_to_precision():
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    p = np.array([0.3, 0.8, 0.85, 0.9, 0.32, 0.1, 0.05, 0.02])
+    # Cut in (0.1, 0.3]: 4 hits, 1 false positive (F1 .889, F0.5 .833); cut in (0.32, 0.8]:
+    # 3 hits, none false (F1 .857, F0.5 .938). F1 takes the first, F0.5 the second.
+    assert 0.1 < best_threshold(y, p) <= 0.3
+    assert 0.32 < best_threshold(y, p, beta=0.5) <= 0.8
+
+
+def test_prior_strength_pulls_a_rare_theme_towards_the_pooled_threshold():
+    rng = np.random.default_rng(0)
+    Y = np.zeros((200, 2), dtype=int)
+    Y[:60, 0] = 1  # a frequent theme
+    Y[:4, 1] = 1  # a rare one, its positives scored low
+    P = np.column_stack([np.where(Y[:, 0], 0.6, 0.2) + rng.uniform(-0.05, 0.05, 200),
+                         np.where(Y[:, 1], 0.93, 0.1)])
+    alone = tune_thresholds(Y, P)
+    shrunk = tune_thresholds(Y, P, prior_strength=10.0)
+    assert shrunk[0] == pytest.approx(alone[0], abs=0.05)  # 60 positives barely move
+    assert shrunk[1] < alone[1]  # 4 positives lean on the pooled threshold
+
+
+def test_slopes_fit_the_out_of_fold_labels():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, 2000)
+    y = rng.uniform(size=2000) < 1 / (1 + np.exp(-z))  # true probability sigmoid(z)
+    # Raw scores twice as confident as the truth: the fitted slope halves them back.
+    P = 1 / (1 + np.exp(-2 * z))
+    slope = fit_slopes(y[:, None], P[:, None], np.array([0.5]))[0]
+    assert slope == pytest.approx(0.5, abs=0.08)
 
 
 def test_tune_thresholds_is_per_column():
@@ -92,6 +129,15 @@ def test_unknown_training_tags_are_refused_with_the_record_named():
         check_tags([bad], taxonomy)
 
 
+def test_calibration_error_and_reliability_bins():
+    y = np.array([0, 0, 1, 1])
+    assert expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0])) == 0.0
+    assert expected_calibration_error(y, np.array([1.0, 1.0, 0.0, 0.0])) == 1.0
+    rows = reliability(np.array([0, 1, 1, 0]), np.array([0.05, 0.95, 0.91, 0.5]), bins=10)
+    assert [r["count"] for r in rows] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert rows[9]["observed_rate"] == 1.0 and rows[9]["mean_score"] == 0.93
+
+
 # --- end to end -------------------------------------------------------------------------------
 
 def test_small_model_manifest_has_every_field(small_model):
@@ -107,6 +153,9 @@ def test_small_model_manifest_has_every_field(small_model):
     assert manifest["taxonomy"]["fingerprint"] == taxonomy.fingerprint()
     assert list(manifest["thresholds"]) == taxonomy.ids
     assert all(0 < t < 1 for t in manifest["thresholds"].values())
+    assert manifest["calibration"]["decision_score"] == 0.5
+    assert list(manifest["calibration"]["slopes"]) == taxonomy.ids
+    assert 0 <= manifest["cv_calibration"]["ece"] <= 1
     assert manifest["training"]["cv_folds"] == 3 and manifest["training"]["seed"] == 0
     assert manifest["training"]["n_documents"] == 160
     metrics = manifest["cv_metrics"]
@@ -150,8 +199,9 @@ def test_train_writes_training_data_facts_and_loads_back(cli_trained, labelled_c
 
 def test_same_seed_gives_the_same_model(cli_trained, small_model):
     first, second = load_model(small_model), load_model(cli_trained)
-    np.testing.assert_array_equal(first.thresholds, second.thresholds)
-    np.testing.assert_array_equal(first.score(PROBES), second.score(PROBES))
+    probes = [Document(id=str(i), abstract=text) for i, text in enumerate(PROBES)]
+    np.testing.assert_array_equal(first.estimator.thresholds_, second.estimator.thresholds_)
+    np.testing.assert_array_equal(first.score(probes), second.score(probes))
     one, two = read_manifest(small_model), read_manifest(cli_trained)
     assert one["cv_metrics"] == two["cv_metrics"]
     assert one["thresholds"] == two["thresholds"]
@@ -161,6 +211,6 @@ def test_same_seed_gives_the_same_model(cli_trained, small_model):
 def test_scores_are_probabilities(small_model, labelled_corpus):
     tagger = load_model(small_model)
     documents = list(read_documents(labelled_corpus))[:40]
-    scores = tagger.score([doc.text for doc in documents])
+    scores = tagger.score(documents)
     assert scores.shape == (40, 19)
     assert np.all((scores >= 0) & (scores <= 1))

@@ -1,4 +1,4 @@
-"""Weak supervision: the taxonomy's phrase rules (spaCy PhraseMatcher on our lemmas) give silver
+"""Weak supervision: the taxonomy's phrase rules (the model's own PhraseIndex) give silver
 labels with provenance, the CLI writes them with the usual exit statuses, and training mixes
 them with gold data by a weight."""
 
@@ -34,8 +34,9 @@ def test_two_mentions_give_the_theme_with_provenance(rules):
     evidence = record["provenance"]["state-space-models"]
     assert len(evidence) >= 2
     for match in evidence:
-        # Offsets point at the surface text in Document.text, whatever the case or hyphens.
-        assert doc.text[match["start"]:match["end"]] == match["text"]
+        # Offsets point at the surface text of their field, whatever the case or hyphens.
+        assert match["field"] == "abstract"
+        assert doc.abstract[match["start"]:match["end"]] == match["text"]
     assert {"State-Space Models", "Kalman filter"} <= {m["text"] for m in evidence}
 
 
@@ -44,7 +45,9 @@ def test_a_passing_mention_is_not_enough_but_a_title_is(rules):
     titled = Document(id="c", title="Selective state space models", abstract="We scale them.")
     record = rules.label(titled)
     assert record["tags"] == ["state-space-models"]
-    assert record["provenance"]["state-space-models"][0]["end"] <= len(titled.title)
+    match = record["provenance"]["state-space-models"][0]
+    assert match["field"] == "title"
+    assert titled.title[match["start"]:match["end"]] == match["text"]
 
 
 def test_min_matches_and_theme_filter(rules):
@@ -95,7 +98,7 @@ def test_silver_documents_move_the_model_by_their_weight():
     # A word the gold data never uses, tagged automl only in the silver set.
     silver = [Document(id=f"s{i}", abstract=f"zorblax tuning recipe number {i} zorblax",
                        tags=("automl",)) for i in range(15)]
-    probe = ["the zorblax zorblax recipe"]
+    probe = [Document(id="p", abstract="the zorblax zorblax recipe")]
     automl = taxonomy.index("automl")
     scores = {}
     for name, kwargs in {"none": {}, "light": {"silver": silver, "silver_weight": 0.2},

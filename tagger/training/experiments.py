@@ -1,6 +1,7 @@
 """Compare model designs with honest, rerunnable cross-validation.
 
-Two protocols, both with cross-fitted per-theme thresholds (``training.fit``):
+Two protocols, both nested: every model tunes its thresholds and calibration inside its own
+``fit`` on its training folds only, and is scored on a fold it never saw (``training.fit``):
 
 * ``arxiv``: 5-fold CV on ``arxiv_train`` (the realistic stream, 55% no theme); every training
   fold is augmented with the whole seed set (optionally down-weighted) and, optionally, silver
@@ -10,7 +11,7 @@ Two protocols, both with cross-fitted per-theme thresholds (``training.fit``):
 Usage::
 
     python -m tagger.training.experiments                      # every design, both protocols
-    python -m tagger.training.experiments --design default --design no-char
+    python -m tagger.training.experiments --design default --design no-lsa
     python -m tagger.training.experiments --design default --throughput
     python -m tagger.training.experiments --design default --protocol none --throughput
     python -m tagger.training.experiments --list
@@ -30,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from tagger.corpus import Document, read_documents
-from tagger.model import build_model
+from tagger.estimator import build_model
+from tagger.fields import UnlabelledPapers
 from tagger.taxonomy import Taxonomy, load_taxonomy
-from tagger.training.fit import THRESHOLD_PARAMS, ExtraData, cross_validate, fit_pipeline
+from tagger.training.fit import ExtraData, cross_validate, fields_of
 from tagger.training.metrics import label_matrix
 
 CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
@@ -42,51 +44,24 @@ DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 @dataclass(frozen=True)
 class Design:
-    """One model design: ``build_model`` params, seed-set weight, threshold options."""
+    """One model design: ``build_model`` params and the seed set's sample weight."""
 
     description: str
     params: dict = field(default_factory=dict)
     seed_weight: float = 1.0
-    threshold: dict = field(default_factory=dict)
 
-
-BASE = {"features__char_mode": None, "features__title_weight": 0.0,
-        "features__title_phrases": False, "features__phrase_weight": 1.0, "classifier__C": 4.0,
-        "classifier__class_weight": "balanced", "features__lsa_components": 0}
-V2 = {**BASE, "features__title_weight": 0.5, "features__title_phrases": True}
 
 DESIGNS: dict[str, Design] = {
-    "default": Design("what build_model() + train_tagger() ship: v2, C=8, F0.8 thresholds, "
-                      "+ 300-d LSA block fitted with the 7,622 unlabelled abstracts",
-                      threshold=THRESHOLD_PARAMS),
-    "v2-shipped": Design("the previous default: v2, C=8, F0.8 thresholds, no LSA",
-                         {**V2, "classifier__C": 8.0}, threshold=THRESHOLD_PARAMS),
-    "old-default": Design(
-        "lemma 1-2g TF-IDF + char_wb 3-5g TF-IDF + phrase counts, LR C=4 balanced",
-        {"features__char_mode": "text", "features__char_ngram_range": (3, 5),
-         "features__title_weight": 0.0, "features__title_phrases": False,
-         "features__phrase_weight": 1.0, "features__lsa_components": 0,
-         "classifier__C": 4.0, "classifier__class_weight": "balanced"}),
-    "no-char": Design("old-default without the char n-gram block", BASE),
-    "char-words": Design("no-char + char 3-5g of distinct lemmas (cached per word)",
-                         {**BASE, "features__char_mode": "words"}),
-    "phrase-x3": Design("no-char, phrase block x3", {**BASE, "features__phrase_weight": 3.0}),
-    "title-0.5": Design("no-char, title n-grams added again x0.5",
-                        {**BASE, "features__title_weight": 0.5}),
-    "title-phrases": Design("no-char + title phrase-count block",
-                            {**BASE, "features__title_phrases": True}),
-    "C1": Design("no-char, C=1", {**BASE, "classifier__C": 1.0}),
-    "C16": Design("no-char, C=16", {**BASE, "classifier__C": 16.0}),
-    "unweighted": Design("no-char, no class weighting",
-                         {**BASE, "classifier__class_weight": None}),
-    "seed-0.5": Design("no-char, seed documents weight 0.5", BASE, seed_weight=0.5),
-    "fbeta-0.7": Design("no-char, thresholds maximise F0.7", BASE, threshold={"beta": 0.7}),
-    "floor-0.2": Design("no-char, thresholds >= 0.2", BASE, threshold={"floor": 0.2}),
-    "v2": Design("no-char + title n-grams x0.5 + title phrase block", V2),
-    "v2-fbeta": Design("v2, thresholds maximise F0.8", V2, threshold={"beta": 0.8}),
-    "v2-char": Design("v2 + char 3-5g of distinct lemmas",
-                      {**V2, "features__char_mode": "words"}),
-    "v2-C8": Design("v2, C=8", {**V2, "classifier__C": 8.0}),
+    "default": Design("what build_model() + train_tagger() ship (v4): title and abstract as "
+                      "separate fields, lemma 1-2g TF-IDF (title again x0.5), phrase counts "
+                      "(paper, title), 300-d LSA with the unlabelled abstracts, LR C=8, "
+                      "F0.8 thresholds + calibration learnt inside fit"),
+    "no-lsa": Design("default without the LSA block", {"features__lsa_components": 0}),
+    "beta-1": Design("default, thresholds maximise F1", {"classifier__beta": 1.0}),
+    "prior-10": Design("default, rare themes' thresholds shrunk to the pooled one (m=10)",
+                       {"classifier__prior_strength": 10.0}),
+    "C4": Design("default, C=4", {"classifier__C": 4.0}),
+    "seed-0.5": Design("default, seed documents weight 0.5", seed_weight=0.5),
 }
 
 
@@ -123,42 +98,50 @@ def run_design(
     protocols: tuple[str, ...] = ("arxiv", "all"),
     folds: int = 5,
     seed: int = 0,
-    unlabelled: list[str] | None = None,
+    unlabelled: list[Document] | None = None,
+    params: dict | None = None,
 ) -> dict:
-    """Cross-validated metrics of one design under the requested protocols."""
+    """Cross-validated metrics of one design under the requested protocols; ``params``
+    (e.g. a learnt representation) are added to the design's."""
     ids = taxonomy.ids
-    model = build_model(taxonomy, **design.params)
+    model = build_model(taxonomy, classifier__random_state=seed,
+                        **{**design.params, **(params or {})})
     result: dict = {"design": name, "description": design.description,
                     "params": {k: list(v) if isinstance(v, tuple) else v
                                for k, v in design.params.items()},
-                    "seed_weight": design.seed_weight, "threshold": design.threshold,
+                    "seed_weight": design.seed_weight,
                     "silver": len(silver or []), "silver_weight": silver_weight if silver else 0}
+    pool = UnlabelledPapers(fields_of(unlabelled)) if unlabelled else None
 
     def as_extra(docs: list[Document], weight: float) -> ExtraData:
-        return ExtraData([d.text for d in docs], label_matrix([d.tags for d in docs], ids),
+        return ExtraData(fields_of(docs), label_matrix([d.tags for d in docs], ids),
                          np.full(len(docs), weight))
 
-    silver_extra = as_extra(silver, silver_weight) if silver else ExtraData.empty(len(ids))
-    # Unlabelled texts only reach the features (designs with an LSA block use them).
-    silver_extra.unlabelled = list(unlabelled or [])
+    def joined(parts: list[ExtraData]) -> ExtraData | None:
+        parts = [part for part in parts if len(part.Y)]
+        if not parts:
+            return None
+        return ExtraData(np.vstack([p.X for p in parts]), np.vstack([p.Y for p in parts]),
+                         np.concatenate([p.weights for p in parts]))
+
+    silver_extra = [as_extra(silver, silver_weight)] if silver else []
     if "arxiv" in protocols:
         started = time.perf_counter()
-        texts = [d.text for d in arxiv_docs]
         Y = label_matrix([d.tags for d in arxiv_docs], ids)
-        extra = as_extra(seed_docs, design.seed_weight) + silver_extra
-        cv = cross_validate(model, texts, Y, ids, folds=folds, seed=seed, extra=extra,
-                            threshold_params=design.threshold)
-        result["arxiv"] = _summary(cv.report) | {"seconds": round(time.perf_counter() - started)}
+        extra = joined([as_extra(seed_docs, design.seed_weight), *silver_extra])
+        cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, folds=folds, seed=seed,
+                            extra=extra, unlabelled=pool)
+        result["arxiv"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+                           | {"seconds": round(time.perf_counter() - started)})
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
-        texts = [d.text for d in docs]
         Y = label_matrix([d.tags for d in docs], ids)
         weights = np.array([design.seed_weight] * len(seed_docs) + [1.0] * len(arxiv_docs))
-        cv = cross_validate(model, texts, Y, ids, folds=folds, seed=seed, weights=weights,
-                            extra=silver_extra,
-                            threshold_params=design.threshold)
-        result["all"] = _summary(cv.report) | {"seconds": round(time.perf_counter() - started)}
+        cv = cross_validate(model, fields_of(docs), Y, ids, folds=folds, seed=seed,
+                            weights=weights, extra=joined(silver_extra), unlabelled=pool)
+        result["all"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+                         | {"seconds": round(time.perf_counter() - started)})
     return result
 
 
@@ -170,24 +153,22 @@ def measure_throughput(
     single process (best of ``repeats``): docs/s on one core, features + scoring."""
     ids = taxonomy.ids
     started = time.perf_counter()
-    pipeline = fit_pipeline(build_model(taxonomy, **design.params),
-                            [d.text for d in train_docs],
-                            label_matrix([d.tags for d in train_docs], ids))
+    model = build_model(taxonomy, **design.params).fit(
+        fields_of(train_docs), label_matrix([d.tags for d in train_docs], ids))
     fit_seconds = time.perf_counter() - started
-    texts = []
+    records = []
     with open(unlabelled, encoding="utf-8") as handle:
         for line in handle:
             record = json.loads(line)
-            title = record.get("title") or ""
-            texts.append(f"{title}.\n{record['abstract']}" if title else record["abstract"])
-            if len(texts) == n:
+            records.append({"title": record.get("title") or "", "abstract": record["abstract"]})
+            if len(records) == n:
                 break
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        pipeline.predict_proba(texts)
+        model.predict_proba(records)
         best = min(best, time.perf_counter() - started)
-    return {"docs": len(texts), "docs_per_second": round(len(texts) / best),
+    return {"docs": len(records), "docs_per_second": round(len(records) / best),
             "fit_seconds": round(fit_seconds, 1)}
 
 
@@ -195,11 +176,12 @@ def markdown_row(result: dict, protocol: str) -> str:
     r = result[protocol]
     core = " | ".join(f"{r['per_theme_f1'][t] or 0:.2f}" for t in CORE_THEMES)
     return (f"| {result['design']} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | "
-            f"{r['core_macro_f1']:.3f} | {core} | {r['no_theme_fpr']:.1%} |")
+            f"{r['core_macro_f1']:.3f} | {core} | {r['no_theme_fpr']:.1%} | "
+            f"{r.get('ece', 0):.3f} |")
 
 
 HEADER = ("| design | micro-F1 | macro-F1 | core macro-F1 | AR | SSM | AutoML | causal-disc | "
-          "time-series | no-theme FPR |\n|---|---|---|---|---|---|---|---|---|---|")
+          "time-series | no-theme FPR | ECE |\n|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     seed_docs, arxiv_docs = load_sets(args.shared)
     silver = read_silver(args.silver) if args.silver else None
     protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
-    unlabelled = [doc.text for doc in read_documents(
-        args.shared / "corpus" / "unlabelled.jsonl", on_error=lambda error: None)]
+    unlabelled = list(read_documents(args.shared / "corpus" / "unlabelled.jsonl",
+                                     on_error=lambda error: None))
     results = []
     for name in names:
         result = run_design(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, silver,
