@@ -178,9 +178,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
         One feature transform per batch. Each word n-gram's contribution (TF-IDF value x
         weight) is shared among its occurrences, each taxonomy phrase block's among the phrases
-        found; touching occurrences merge into one phrase (never shown as fragments); words of
-        :data:`EVIDENCE_STOPLIST` are never shown, and items under :data:`EVIDENCE_FLOOR` (or
-        under :data:`EVIDENCE_RELATIVE_FLOOR` of the strongest) are dropped.
+        found; overlapping occurrences merge into one phrase (never shown as fragments); n-grams
+        with a word of :data:`EVIDENCE_STOPLIST` or spanning a stop word are never shown, and
+        items under :data:`EVIDENCE_FLOOR` (or under :data:`EVIDENCE_RELATIVE_FLOOR` of the
+        strongest) are dropped.
         """
         check_is_fitted(self, "classifier_")
         fields = as_fields(X)
@@ -208,8 +209,10 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             for n in range(1, self.features_.word_max_n + 1):
                 for k in range(len(content) - n + 1):
                     positions = content[k : k + n]
+                    if positions[-1] - positions[0] != n - 1:
+                        continue  # n-grams across a stop word read as two things, not one
                     gram = [field_tokens[p].lemma for p in positions]
-                    if all(word in EVIDENCE_STOPLIST for word in gram):
+                    if any(word in EVIDENCE_STOPLIST for word in gram):
                         continue
                     column = lookup.column(gram)
                     if column is not None:
