@@ -287,11 +287,12 @@ def build_model(taxonomy: Any, **params: Any) -> ThemeClassifier:
 
     Chosen in ``training/EXPERIMENTS.md``: lemma uni/bigram TF-IDF with the title counted again
     at half weight, taxonomy phrase counts for the paper and for the title, a 300-d LSA block,
-    and per-theme logistic regressions with F0.8 thresholds turned into calibrated scores."""
+    and per-theme logistic regressions with F0.8 thresholds (rare themes' shrunk towards the
+    pooled threshold with the weight of 10 positives) turned into calibrated scores."""
     model = ThemeClassifier(
         themes=list(taxonomy.ids),
         features=ThemeFeatures(theme_phrases=tuple(t.phrases for t in taxonomy.themes),
                                title_weight=0.5, title_phrases=True),
-        classifier=CalibratedMultiLabelLogistic(C=8.0, beta=0.8),
+        classifier=CalibratedMultiLabelLogistic(C=8.0, beta=0.8, prior_strength=10.0),
     )
     return model.set_params(**params) if params else model

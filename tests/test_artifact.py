@@ -123,6 +123,8 @@ def test_pickle_is_never_executed_before_verification(model_copy, tmp_path):
     (lambda m: m.update(format_version=99), "unknown format version 99"),
     (lambda m: m.pop("files"), "no checksums recorded"),
     (lambda m: m["files"].update({"../escape": "0" * 64}), "bad file name '../escape'"),
+    (lambda m: m.update(name=["not", "a", "string"]), "'name' must be a string"),
+    (lambda m: m.update(taxonomy="bees"), "'taxonomy' must be an object"),
 ])
 def test_bad_manifests_are_refused(model_copy, change, message):
     rewrite_manifest(model_copy, change)
@@ -138,6 +140,46 @@ def test_unreadable_manifest_and_missing_directory(model_copy, tmp_path):
         load_model(model_copy)
     with pytest.raises(ModelError, match="no such model directory"):
         load_model(tmp_path / "nowhere")
+
+
+def test_model_of_another_scikit_learn_is_refused_naming_both_versions(model_copy):
+    from importlib import metadata
+
+    rewrite_manifest(model_copy, lambda m: m["library_versions"].update(
+        {"scikit-learn": "0.24.2"}))
+    with pytest.raises(ModelError) as error:
+        load_model(model_copy)
+    message = str(error.value)
+    assert message.startswith(f"{model_copy / MODEL_FILE}: pickled by scikit-learn 0.24.2")
+    assert f"scikit-learn {metadata.version('scikit-learn')} is installed" in message
+
+
+def test_fifo_or_unreadable_model_files_are_refused_without_hanging(model_copy):
+    manifest = model_copy / MANIFEST_FILE
+    manifest.unlink()
+    os.mkfifo(manifest)  # opening a FIFO for reading would block until a writer comes
+    with pytest.raises(ModelError, match=r"manifest\.json: not a regular file"):
+        load_model(model_copy)
+    manifest.unlink()
+    (model_copy / MODEL_FILE).unlink()
+    (model_copy / MODEL_FILE).mkdir()
+    with pytest.raises(ModelError):
+        verify_model_dir(model_copy)
+
+
+def test_each_model_file_is_read_once_per_load(model_copy, monkeypatch):
+    import tagger.artifact as artifact
+
+    reads: list[str] = []
+    original = artifact.read_regular_file
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return original(path)
+
+    monkeypatch.setattr(artifact, "read_regular_file", counting)
+    load_model(model_copy)
+    assert sorted(reads) == sorted([MANIFEST_FILE, MODEL_FILE, "MODEL_CARD.md"])
 
 
 def test_edited_taxonomy_in_manifest_is_refused(model_copy):

@@ -55,11 +55,16 @@ DESIGNS: dict[str, Design] = {
     "default": Design("what build_model() + train_tagger() ship (v4): title and abstract as "
                       "separate fields, lemma 1-2g TF-IDF (title again x0.5), phrase counts "
                       "(paper, title), 300-d LSA with the unlabelled abstracts, LR C=8, "
-                      "F0.8 thresholds + calibration learnt inside fit"),
+                      "F0.8 thresholds shrunk to the pooled one (m=10) + calibration learnt "
+                      "inside fit"),
+    "no-prior": Design("default without threshold shrinkage (m=0)",
+                       {"classifier__prior_strength": 0.0}),
     "no-lsa": Design("default without the LSA block", {"features__lsa_components": 0}),
     "beta-1": Design("default, thresholds maximise F1", {"classifier__beta": 1.0}),
-    "prior-10": Design("default, rare themes' thresholds shrunk to the pooled one (m=10)",
-                       {"classifier__prior_strength": 10.0}),
+    "prior-5": Design("default, prior shrinkage m=5", {"classifier__prior_strength": 5.0}),
+    "prior-20": Design("default, prior shrinkage m=20", {"classifier__prior_strength": 20.0}),
+    "prior-10-beta-1": Design("prior m=10, thresholds maximise F1",
+                              {"classifier__prior_strength": 10.0, "classifier__beta": 1.0}),
     "C4": Design("default, C=4", {"classifier__C": 4.0}),
     "seed-0.5": Design("default, seed documents weight 0.5", seed_weight=0.5),
 }
