@@ -155,6 +155,11 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         """Uncalibrated per-label logits of already validated features (the hot path)."""
         return np.asarray(X @ self.coef_t_, dtype=np.float64) + self.intercept_
 
+    def scores_from_entries(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Calibrated scores ``(1, n_labels)`` of one row given as its non-zero entries."""
+        logits = np.asarray(values, dtype=np.float64) @ self.coef_t_[columns] + self.intercept_
+        return calibrated(logits[None, :], self.threshold_logits_, self.slopes_)
+
     def scores(self, X: Any) -> np.ndarray:
         """Calibrated per-label scores ``(n_samples, n_labels)`` of validated features."""
         return calibrated(self.raw_logits(X), self.threshold_logits_, self.slopes_)

@@ -131,8 +131,15 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         of feature work here)."""
         if not len(fields):
             return np.zeros((0, len(self.classes_)))
-        F = self.features_.transform_lemmatised(Lemmatised(fields))
-        return self.classifier_.scores(F)
+        batch = Lemmatised(fields)
+        if len(fields) == 1:
+            # One paper (the API's case): multiply its non-zero entries by their weight rows
+            # directly; building a sparse matrix costs more than the arithmetic here.
+            parts, _width = self.features_.entries_lemmatised(batch)
+            columns = np.concatenate([part[1] for part in parts])
+            values = np.concatenate([part[2] for part in parts])
+            return self.classifier_.scores_from_entries(columns, values)
+        return self.classifier_.scores(self.features_.transform_lemmatised(batch))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated scores ``(n_records, n_themes)``: a theme applies when its score >= 0.5;

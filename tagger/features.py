@@ -186,13 +186,15 @@ class NgramLookup:
 
 
 class Lemmatised:
-    """A batch of records lemmatised once, shared by every feature block."""
+    """A batch of records lemmatised once, shared by every feature block; the content words
+    of each field are computed once too, on first use."""
 
-    __slots__ = ("titles", "abstracts")
+    __slots__ = ("titles", "abstracts", "_content")
 
     def __init__(self, fields: Fields):
         self.titles = [lemmas(title) for title in fields.titles]
         self.abstracts = [lemmas(abstract) for abstract in fields.abstracts]
+        self._content: tuple[list[list[str]], list[list[str]]] | None = None
 
     def __len__(self) -> int:
         return len(self.abstracts)
@@ -200,6 +202,13 @@ class Lemmatised:
     def papers(self) -> list[list[str]]:
         """Title and abstract lemmas of each paper, one list (for bag-of-words blocks)."""
         return [t + a for t, a in zip(self.titles, self.abstracts, strict=True)]
+
+    def content(self) -> tuple[list[list[str]], list[list[str]]]:
+        """Content words (see :func:`content_words`) of the titles and of the abstracts."""
+        if self._content is None:
+            self._content = ([content_words(t) for t in self.titles],
+                             [content_words(a) for a in self.abstracts])
+        return self._content
 
 
 class ThemeFeatures(TransformerMixin, BaseEstimator):
@@ -299,19 +308,17 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
 
     # -- blocks ---------------------------------------------------------------------------
 
-    def _word_columns(self, lemma_list: Sequence[str]) -> list[int]:
-        return self.word_lookup_.columns(content_words(lemma_list))
-
     def _word_entries(self, batch: Lemmatised) -> Entries:
         """Paper TF-IDF (title and abstract, n-grams within each) plus the title's own row."""
         idf = self.word_vectorizer_.idf_
-        columns = self._word_columns
+        columns = self.word_lookup_.columns
+        titles, abstracts = batch.content()
+        title_columns = [columns(t) for t in titles]
         paper = _tfidf_entries(
-            [columns(t) + columns(a) for t, a in zip(batch.titles, batch.abstracts, strict=True)],
-            idf)
+            [t + columns(a) for t, a in zip(title_columns, abstracts, strict=True)], idf)
         if not self.title_weight:
             return paper
-        rows, cols, values = _tfidf_entries([columns(t) for t in batch.titles], idf)
+        rows, cols, values = _tfidf_entries(title_columns, idf)
         return _sum_entries([paper, (rows, cols, values * self.title_weight)], len(idf))
 
     def _phrase_block(self, segment_lists: Sequence[Sequence[Sequence[str]]]) -> np.ndarray:
@@ -329,11 +336,17 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         norms[norms == 0] = 1.0
         return (dense / norms * np.float32(weight)).astype(np.float32)
 
-    def _lsa_block(self, papers: Sequence[Sequence[str]]) -> np.ndarray:
+    def _lsa_block(self, batch: Lemmatised) -> np.ndarray:
         columns = self.lsa_lookup_.columns
-        matrix = _tfidf_rows([columns(content_words(x)) for x in papers],
-                             self.lsa_vectorizer_.idf_)
-        return self._normalised(np.asarray(matrix @ self.lsa_projection_), self.lsa_weight)
+        titles, abstracts = batch.content()
+        rows = [columns(t + a) for t, a in zip(titles, abstracts, strict=True)]
+        idf = self.lsa_vectorizer_.idf_
+        if len(rows) == 1:  # one paper (the API's case): a dense product, no sparse matrix
+            _rows, cols, values = _tfidf_entries(rows, idf)
+            dense = (values.astype(np.float32) @ self.lsa_projection_[cols])[None, :]
+        else:
+            dense = np.asarray(_tfidf_rows(rows, idf) @ self.lsa_projection_)
+        return self._normalised(dense, self.lsa_weight)
 
     def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
         blocks = []
@@ -342,14 +355,11 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 [(t, a) for t, a in zip(batch.titles, batch.abstracts, strict=True)]))
             if self.title_phrases:
                 blocks.append(self._phrase_block([(t,) for t in batch.titles]))
-        papers = None
         if self.lsa_projection_ is not None:
-            papers = batch.papers()
-            blocks.append(self._lsa_block(papers))
+            blocks.append(self._lsa_block(batch))
         if self.representation is not None:
-            papers = papers if papers is not None else batch.papers()
             blocks.append(self._normalised(
-                np.asarray(self.representation.transform(papers), dtype=np.float32),
+                np.asarray(self.representation.transform(batch.papers()), dtype=np.float32),
                 self.representation_weight))
         return blocks
 
@@ -358,17 +368,22 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "word_vectorizer_")
         return self.transform_lemmatised(Lemmatised(as_fields(X)))
 
-    def transform_lemmatised(self, batch: Lemmatised) -> sp.csr_matrix:
-        """Features of an already lemmatised batch. Every block is gathered as entries and
-        one CSR matrix is built at the end: building sparse matrices block by block cost more
-        than the arithmetic when tagging a single abstract (the API's case)."""
-        n_words = self.n_word_features_
+    def entries_lemmatised(self, batch: Lemmatised) -> tuple[list[Entries], int]:
+        """The feature blocks of a lemmatised batch as entry lists (column ranges increasing
+        from block to block) and the total width."""
         parts = [self._word_entries(batch)]
-        width = n_words
+        width = self.n_word_features_
         for block in self._dense_blocks(batch):
             rows, columns, values = _block_entries(block)
             parts.append((rows, columns + width, values))
             width += block.shape[1]
+        return parts, width
+
+    def transform_lemmatised(self, batch: Lemmatised) -> sp.csr_matrix:
+        """Features of an already lemmatised batch. Every block is gathered as entries and
+        one CSR matrix is built at the end: building sparse matrices block by block cost more
+        than the arithmetic when tagging a single abstract (the API's case)."""
+        parts, width = self.entries_lemmatised(batch)
         return _merge_columns(parts, (len(batch), width))
 
     def _feature_names(self) -> list[str]:
