@@ -368,10 +368,10 @@ def load_model(model_dir: str | Path | None = None, taxonomy: Taxonomy | None = 
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable file
         raise ModelError(f"{model_dir / MODEL_FILE}: cannot load ({error})") from None
     if REPRESENTATION_FILE in contents:
-        from tagger.representations import load_representation
+        from tagger.representations import FeedRepresentation
 
         try:
-            representation = load_representation(io.BytesIO(contents[REPRESENTATION_FILE]))
+            representation = FeedRepresentation.load(io.BytesIO(contents[REPRESENTATION_FILE]))
         except Exception as error:  # noqa: BLE001 - a corrupt array file is an unusable model
             raise ModelError(f"{model_dir / REPRESENTATION_FILE}: cannot load ({error})") from None
         _set_representation(estimator, representation)
