@@ -1,0 +1,12 @@
+"""The label store: papers to review and every review decision, in SQLite or PostgreSQL.
+
+Not part of the core: it may import the core (corpus, taxonomy), the core never imports it.
+Open one with :func:`open_store`; the schema is migrated (Alembic, versions in
+``tagger/store/migrations``) every time a store is opened.
+"""
+
+from tagger.store.db import StoreError, database_url, open_store
+from tagger.store.labels import ACTIONS, Decision, LabelStore, Paper
+
+__all__ = ["ACTIONS", "Decision", "LabelStore", "Paper", "StoreError", "database_url",
+           "open_store"]

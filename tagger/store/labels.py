@@ -1,0 +1,279 @@
+"""Papers and review decisions: append, derive current labels (last decision wins), list
+conflicts between reviewers, undo by appending.
+
+Semantics. A decision names a paper, a theme id and an action: ``accept`` (a suggested tag
+is right), ``reject`` (a suggested tag is wrong) or ``add`` (a missed theme). ``undo`` rows
+cancel one earlier decision. For each (paper, theme) the latest decision that is not undone
+wins; a paper with at least one such decision is *reviewed*, and its labels are exactly the
+themes whose winning decision is accept or add (a suggestion nobody accepted is no label).
+A *conflict* is a (paper, theme) where reviewers' own latest decisions disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, and_, func, insert, select
+
+from tagger.corpus import Document
+from tagger.store.db import write_transaction
+from tagger.store.schema import decisions, papers
+
+ACTIONS = ("accept", "reject", "add")
+POSITIVE = frozenset({"accept", "add"})
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str
+    title: str
+    abstract: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    seq: int
+    paper_id: str
+    theme: str
+    action: str
+    reviewer: str
+    created_at: datetime
+    model_version: str | None
+    undoes: int | None
+    batch: str
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive; every one was written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _decision(row) -> Decision:
+    return Decision(row.seq, row.paper_id, row.theme, row.action, row.reviewer,
+                    _utc(row.created_at), row.model_version, row.undoes, row.batch)
+
+
+class LabelStore:
+    """All reads and writes of the review loop go through this class."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- papers ---------------------------------------------------------------------------
+
+    def add_papers(self, documents: Iterable[Document | Paper], queued: bool = True,
+                   source: str = "") -> int:
+        """Insert papers not yet stored (by id) and, with ``queued``, put them in the review
+        queue; returns how many were new. Stored text is never overwritten."""
+        docs = list(documents)
+        if not docs:
+            return 0
+        new = 0
+        with write_transaction(self.engine) as conn:
+            ids = [d.id for d in docs]
+            known: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                known |= set(conn.scalars(select(papers.c.id).where(papers.c.id.in_(chunk))))
+            rows, seen = [], set()
+            for d in docs:
+                if d.id in known or d.id in seen:
+                    continue
+                seen.add(d.id)
+                rows.append({"id": d.id, "title": d.title or "", "abstract": d.abstract,
+                             "source": getattr(d, "source", "") or source, "queued": queued,
+                             "added_at": _now()})
+            if rows:
+                conn.execute(insert(papers), rows)
+                new = len(rows)
+            if queued and known:
+                conn.execute(papers.update().where(papers.c.id.in_(list(known)))
+                             .values(queued=True))
+        return new
+
+    def paper(self, paper_id: str) -> Paper | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(papers).where(papers.c.id == paper_id)).first()
+        return Paper(row.id, row.title, row.abstract, row.source) if row else None
+
+    def queued_papers(self, include_reviewed: bool = False) -> list[Paper]:
+        """Papers in the queue, oldest first; by default only those nobody reviewed yet."""
+        query = select(papers).where(papers.c.queued.is_(True))
+        if not include_reviewed:
+            query = query.where(papers.c.id.not_in(self._reviewed_ids_query()))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(papers.c.added_at, papers.c.id)).all()
+        return [Paper(r.id, r.title, r.abstract, r.source) for r in rows]
+
+    def _reviewed_ids_query(self):
+        undone = select(decisions.c.undoes).where(decisions.c.undoes.is_not(None))
+        return (select(decisions.c.paper_id)
+                .where(decisions.c.action.in_(ACTIONS), decisions.c.seq.not_in(undone))
+                .distinct())
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def record(self, paper: Document | Paper | None, items: Sequence[tuple[str, str]],
+               reviewer: str, model_version: str | None = None,
+               paper_id: str | None = None) -> list[int]:
+        """Append decisions ``[(theme, action), ...]`` about one paper atomically (all or
+        none), storing the paper first if it is given and new; returns their sequence
+        numbers."""
+        for theme, action in items:
+            if action not in ACTIONS:
+                raise ValueError(f"unknown action {action!r} for {theme!r}")
+        pid = paper.id if paper is not None else paper_id
+        if pid is None:
+            raise ValueError("a paper or a paper id is required")
+        batch = uuid.uuid4().hex
+        with write_transaction(self.engine) as conn:
+            if paper is not None:
+                exists = conn.scalar(select(func.count()).select_from(papers)
+                                     .where(papers.c.id == pid))
+                if not exists:
+                    conn.execute(insert(papers).values(
+                        id=pid, title=paper.title or "", abstract=paper.abstract,
+                        source=getattr(paper, "source", "") or "", queued=False,
+                        added_at=_now()))
+            now = _now()
+            seqs = []
+            for theme, action in items:
+                result = conn.execute(insert(decisions).values(
+                    paper_id=pid, theme=theme, action=action, reviewer=reviewer,
+                    created_at=now, model_version=model_version, undoes=None, batch=batch))
+                seqs.append(int(result.inserted_primary_key[0]))
+        return seqs
+
+    def undo_last(self, reviewer: str) -> Decision | None:
+        """Cancel ``reviewer``'s latest decision that is still in force by appending an undo
+        record; returns the cancelled decision (None when there is nothing to undo)."""
+        with write_transaction(self.engine) as conn:
+            undone = select(decisions.c.undoes).where(decisions.c.undoes.is_not(None))
+            row = conn.execute(
+                select(decisions)
+                .where(decisions.c.reviewer == reviewer, decisions.c.action.in_(ACTIONS),
+                       decisions.c.seq.not_in(undone))
+                .order_by(decisions.c.seq.desc()).limit(1)).first()
+            if row is None:
+                return None
+            conn.execute(insert(decisions).values(
+                paper_id=row.paper_id, theme=row.theme, action="undo", reviewer=reviewer,
+                created_at=_now(), model_version=row.model_version, undoes=row.seq,
+                batch=uuid.uuid4().hex))
+        return _decision(row)
+
+    def decisions(self, paper_id: str | None = None) -> list[Decision]:
+        """Every row, undo records included, in the order written."""
+        query = select(decisions).order_by(decisions.c.seq)
+        if paper_id is not None:
+            query = query.where(decisions.c.paper_id == paper_id)
+        with self.engine.connect() as conn:
+            return [_decision(r) for r in conn.execute(query)]
+
+    def _effective(self, paper_id: str | None = None) -> list[Decision]:
+        rows = self.decisions(paper_id)
+        undone = {d.undoes for d in rows if d.undoes is not None}
+        return [d for d in rows if d.action in ACTIONS and d.seq not in undone]
+
+    # -- derived views --------------------------------------------------------------------
+
+    def current_labels(self, paper_id: str) -> set[str] | None:
+        """The paper's themes by last decision wins; None if nobody reviewed it."""
+        labels = self.labels(paper_id)
+        return labels.get(paper_id)
+
+    def labels(self, paper_id: str | None = None) -> dict[str, set[str]]:
+        """``{paper id: themes}`` for every reviewed paper (last decision wins)."""
+        last: dict[tuple[str, str], Decision] = {}
+        for d in self._effective(paper_id):
+            last[(d.paper_id, d.theme)] = d  # rows come in seq order: the later one wins
+        out: dict[str, set[str]] = defaultdict(set)
+        for (pid, theme), d in last.items():
+            out[pid]
+            if d.action in POSITIVE:
+                out[pid].add(theme)
+        return dict(out)
+
+    def conflicts(self) -> list[dict]:
+        """(paper, theme) pairs where reviewers' own latest decisions disagree:
+        ``{"paper_id", "theme", "reviewers": {name: action}, "current": action}``."""
+        per_reviewer: dict[tuple[str, str], dict[str, Decision]] = defaultdict(dict)
+        for d in self._effective():
+            per_reviewer[(d.paper_id, d.theme)][d.reviewer] = d
+        out = []
+        for (pid, theme), by_reviewer in per_reviewer.items():
+            if len({d.action in POSITIVE for d in by_reviewer.values()}) > 1:
+                latest = max(by_reviewer.values(), key=lambda d: d.seq)
+                out.append({"paper_id": pid, "theme": theme,
+                            "reviewers": {r: d.action for r, d in sorted(by_reviewer.items())},
+                            "current": latest.action})
+        return sorted(out, key=lambda c: (c["paper_id"], c["theme"]))
+
+    def export(self) -> Iterator[dict]:
+        """Reviewed papers with their current labels, as training records
+        ``{"id", "title", "abstract", "tags", "source", "reviewers", "last_reviewed"}``,
+        ordered by id."""
+        effective = self._effective()
+        labels = self.labels()
+        meta: dict[str, dict] = {}
+        for d in effective:
+            entry = meta.setdefault(d.paper_id, {"reviewers": set(), "last": d.created_at})
+            entry["reviewers"].add(d.reviewer)
+            entry["last"] = max(entry["last"], d.created_at)
+        ids = sorted(labels)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = conn.execute(select(papers).where(papers.c.id.in_(chunk))
+                                    .order_by(papers.c.id)).all()
+                for row in rows:
+                    yield {"id": row.id, "title": row.title, "abstract": row.abstract,
+                           "tags": sorted(labels[row.id]), "source": row.source,
+                           "reviewers": len(meta[row.id]["reviewers"]),
+                           "last_reviewed": meta[row.id]["last"].isoformat()}
+
+    def progress(self, reviewer: str, now: datetime | None = None) -> dict:
+        """``{"reviewed_today": papers this reviewer decided on since 00:00 UTC,
+        "in_queue": queued papers nobody reviewed yet}``."""
+        now = now or _now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        undone = select(decisions.c.undoes).where(decisions.c.undoes.is_not(None))
+        with self.engine.connect() as conn:
+            today = conn.scalar(
+                select(func.count(func.distinct(decisions.c.paper_id)))
+                .where(and_(decisions.c.reviewer == reviewer,
+                            decisions.c.action.in_(ACTIONS),
+                            decisions.c.seq.not_in(undone),
+                            decisions.c.created_at >= midnight)))
+            queued = conn.scalar(
+                select(func.count()).select_from(papers)
+                .where(papers.c.queued.is_(True),
+                       papers.c.id.not_in(self._reviewed_ids_query())))
+        return {"reviewed_today": int(today or 0), "in_queue": int(queued or 0)}
+
+    def stats(self) -> dict:
+        """Counts for a model card: reviewed papers, decisions, reviewers (a count, never
+        names), first and last decision time."""
+        effective = self._effective()
+        if not effective:
+            return {"papers": 0, "decisions": 0, "reviewers": 0, "first": None, "last": None}
+        return {"papers": len({d.paper_id for d in effective}), "decisions": len(effective),
+                "reviewers": len({d.reviewer for d in effective}),
+                "first": min(d.created_at for d in effective).isoformat(),
+                "last": max(d.created_at for d in effective).isoformat()}
