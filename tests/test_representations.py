@@ -1,0 +1,184 @@
+"""The feed representation learner on a small generated corpus: deterministic for a seed,
+saved to one pickle-free .npz and loaded back with the same vectors, related words close."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from tagger.estimator import build_model
+from tagger.representations import FeedRepresentation, fit_feed_representation, mine_phrases
+from tagger.taxonomy import load_taxonomy
+from tagger.text import lemmas
+from tagger.training.feed import category_themes, read_feed, sample_feed
+from tagger.training.self_training import FeedAugmented
+
+TOPICS = {
+    "ssm": "state space model kalman filter latent dynamics mamba selective scan recurrence",
+    "vision": "image pixel segmentation camera object detection convolution video frame",
+    "causal": "causal graph structure discovery intervention dag confounder edge identifiability",
+}
+FILLER = "we study this paper result experiment show method improve evaluate".split()
+
+
+def generated_corpus(n: int = 600, seed: int = 7) -> list[str]:
+    """Papers that each draw words from one topic (with "state space" always adjacent in the
+    ssm topic, so it is a collocation) plus filler words."""
+    rng = random.Random(seed)
+    papers = []
+    for i in range(n):
+        topic = list(TOPICS)[i % len(TOPICS)]
+        words = TOPICS[topic].split()
+        body = [rng.choice(words) for _ in range(25)] + [rng.choice(FILLER) for _ in range(10)]
+        rng.shuffle(body)
+        if topic == "ssm":
+            body[3:3] = ["state", "space"]
+        papers.append(" ".join(body))
+    return papers
+
+
+@pytest.fixture(scope="module")
+def lemma_lists() -> list[list[str]]:
+    return [lemmas(text) for text in generated_corpus()]
+
+
+@pytest.mark.parametrize("method", ["lsa", "ppmi"])
+def test_fit_is_deterministic_for_a_seed(lemma_lists, method):
+    a = fit_feed_representation(lemma_lists, dim=8, min_df=3, method=method, phrases=50, seed=3)
+    b = fit_feed_representation(lemma_lists, dim=8, min_df=3, method=method, phrases=50, seed=3)
+    assert a.vocabulary == b.vocabulary
+    assert np.array_equal(a.projection, b.projection)
+    assert np.array_equal(a.transform(lemma_lists[:20]), b.transform(lemma_lists[:20]))
+    assert a.describe()["seed"] == 3 and a.describe()["method"] == method
+
+
+@pytest.mark.parametrize("method", ["lsa", "ppmi"])
+def test_related_words_land_together(lemma_lists, method):
+    rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, method=method)
+    vectors = rep.transform([lemmas("kalman filter latent dynamics"), lemmas("mamba scan"),
+                             lemmas("image segmentation camera")])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    same_topic, other_topic = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
+    assert same_topic > 0.8 and same_topic > other_topic + 0.5
+
+
+def test_collocations_are_mined_and_used(lemma_lists):
+    content = [[w for w in x if w not in {"we", "this"}] for x in lemma_lists]
+    assert "state space" in mine_phrases(content, min_count=20)
+    rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, phrases=50)
+    phrase = rep.vocabulary.index("state space")
+    assert phrase in rep.term_ids(lemmas("a state space model"))
+    assert phrase not in rep.term_ids(lemmas("a space state model"))
+    assert rep.describe()["phrases"] >= 1
+
+
+def test_save_load_round_trip_without_pickle(tmp_path: Path, lemma_lists):
+    rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, phrases=50, corpus="generated")
+    path = tmp_path / "representation.npz"
+    rep.save(path)
+    with np.load(path, allow_pickle=False) as data:  # plain arrays only
+        assert set(data.files) == {"format", "vocabulary", "idf", "projection", "info"}
+    loaded = FeedRepresentation.load(path)
+    assert loaded.vocabulary == rep.vocabulary and loaded.dim == rep.dim == 8
+    assert loaded.describe() == rep.describe()
+    before, after = rep.transform(lemma_lists[:30]), loaded.transform(lemma_lists[:30])
+    assert after.dtype == np.float32 and after.shape == (30, 8)
+    # float16 storage: the vectors move by rounding only
+    np.testing.assert_allclose(after, before, atol=2e-3)
+    from_bytes = FeedRepresentation.load(io.BytesIO(path.read_bytes()))  # as artifacts do
+    assert np.array_equal(from_bytes.projection, loaded.projection)
+    loaded.save(tmp_path / "again.npz")
+    assert np.array_equal(FeedRepresentation.load(tmp_path / "again.npz").projection,
+                          loaded.projection)
+
+
+def test_load_refuses_other_files(tmp_path: Path):
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    with pytest.raises(ValueError, match="not a feed representation"):
+        FeedRepresentation.load(tmp_path / "other.npz")
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, format=np.array("tagger-feed-representation/1"),
+             vocabulary=np.array(["a"], dtype=object), idf=np.ones(1), projection=np.ones((1, 1)),
+             info=np.array("{}"))
+    with pytest.raises(ValueError, match="pickle"):
+        FeedRepresentation.load(pickled)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="method"):
+        fit_feed_representation([["a"]], method="glove")
+    with pytest.raises(ValueError, match="too few"):
+        fit_feed_representation([lemmas("kalman filter")] * 30, dim=8, min_df=1)
+    with pytest.raises(ValueError, match="projection"):
+        FeedRepresentation(["a", "b"], np.ones(2), np.ones((3, 4)))
+
+
+def labelled_papers(n: int = 240) -> tuple[list[dict], np.ndarray, list[str]]:
+    taxonomy = load_taxonomy()
+    ids = list(taxonomy.ids)
+    column = {"ssm": ids.index("state-space-models"), "vision": ids.index("computer-vision"),
+              "causal": ids.index("causal-discovery")}
+    texts = generated_corpus(n, seed=11)
+    Y = np.zeros((n, len(ids)), dtype=np.int8)
+    for i in range(n):
+        Y[i, column[list(TOPICS)[i % 3]]] = 1
+    return [{"title": "", "abstract": t} for t in texts], Y, ids
+
+
+def test_estimator_uses_a_prefit_representation_without_refitting(lemma_lists):
+    rep = fit_feed_representation(lemma_lists, dim=8, min_df=3)
+    projection = rep.projection.copy()
+    X, Y, ids = labelled_papers()
+    model = build_model(load_taxonomy(), features__representation=rep,
+                        features__lsa_components=0)
+    fitted = clone(model).fit(X, Y)
+    names = fitted.get_feature_names_out()
+    assert sum(n.startswith("representation:") for n in names) == 8
+    assert np.array_equal(fitted.features_.representation.projection, projection)
+    tags = fitted.predict([{"title": "", "abstract": "a mamba kalman filter of latent dynamics "
+                            "with selective scan recurrence and state space model"}])
+    assert tags[0, ids.index("state-space-models")] == 1
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X[:5]), fitted.predict_proba(X[:5]))
+
+
+def test_feed_reader_sample_and_categories(tmp_path: Path):
+    path = tmp_path / "feed.jsonl.gz"
+    rows = [{"id": f"arxiv:{i}", "title": f"T{i}", "abstract": f"abstract {i}",
+             "categories": ["cs.CV", "cs.LG"] if i % 2 else "physics.flu-dyn cs.LG",
+             "month": "2025-01"} for i in range(10)] + [{"id": "x", "abstract": ""}]
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    papers = list(read_feed(path))
+    assert len(papers) == 10 and papers[0].categories == ("physics.flu-dyn", "cs.LG")
+    assert sample_feed(papers, 4, seed=0) == sample_feed(papers, 4, seed=0)
+    assert len(sample_feed(papers, 4, seed=0)) == 4 and sample_feed(papers, None) == papers
+    assert category_themes(papers[1].categories) == {"computer-vision"}
+    assert category_themes(papers[0].categories) == {"scientific-ml"}
+    assert category_themes(("physics.flu-dyn",)) == set()  # physics without ML: no theme
+    assert category_themes(("cs.SD", "cs.CL")) == {"speech-and-audio",
+                                                     "language-models-and-nlp"}
+
+
+def test_feed_augmented_adds_pseudo_labelled_rows():
+    X, Y, ids = labelled_papers(150)
+    pool = np.array([("", t) for t in generated_corpus(90, seed=5)], dtype=object)
+    vision = ids.index("computer-vision")
+    pool_themes = [[vision] if i % 3 == 1 else [] for i in range(90)]
+    base = build_model(load_taxonomy(), features__lsa_components=0)
+    by_category = FeedAugmented(base, pool=pool, pool_themes=pool_themes, teacher=False,
+                                categories=True).fit(X, Y)
+    assert by_category.n_pseudo_ == 30 and by_category.pseudo_positives_[vision] == 30
+    by_teacher = FeedAugmented(base, pool=pool, confidence=0.9).fit(X, Y)
+    # the generated pool is as easy as the training set: the teacher tags nearly all of it
+    assert by_teacher.n_pseudo_ >= 60
+    assert by_teacher.pseudo_positives_.sum() >= by_teacher.n_pseudo_
+    assert by_teacher.predict(X[:3]).shape == (3, len(ids))
