@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_config(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # No automatic OPTIONS answers (an empty text/html 200): OPTIONS gets the JSON 405 with
+    # an Allow header like any other method a route does not serve.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     holder = ModelHolder(settings.model_dir, settings.reload_file,

@@ -56,3 +56,6 @@ def json_body() -> object:
                        details={"line": error.lineno, "column": error.colno}) from None
     except RecursionError:
         raise ApiError(400, "The JSON body is nested too deeply.", code="invalid_json") from None
+    except ValueError as error:  # e.g. an integer beyond Python's int-string digit limit
+        raise ApiError(400, f"The body is not valid JSON: {error}.",
+                       code="invalid_json") from None

@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from tagger.artifact import default_model_dir
-
 MIB = 1 << 20
 
 
@@ -21,7 +19,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ApiConfig:
-    model_dir: Path
+    # None: follow the default (``models/current`` when published, else the shipped model),
+    # re-resolved at every reload so ``tagger publish`` + reload switches the API too.
+    model_dir: Path | None = None
     admin_token: str | None = None
     max_batch: int = 500
     max_body_bytes: int = MIB
@@ -65,7 +65,8 @@ def load_config(overrides: dict | None = None) -> ApiConfig:
         if name not in known:
             raise ConfigError(f"unknown API setting {key!r}")
         values[name] = value
-    config = ApiConfig(model_dir=Path(values.pop("model_dir", None) or default_model_dir()))
+    model_dir = values.pop("model_dir", None)
+    config = ApiConfig(model_dir=Path(model_dir) if model_dir else None)
     for name in ("max_batch", "max_body_bytes", "max_abstract_chars", "max_title_chars"):
         if name in values:
             values[name] = _positive_int(name, values[name])

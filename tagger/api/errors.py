@@ -19,10 +19,13 @@ _CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "model_rejected",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
+    431: "headers_too_large",
     500: "internal_error",
     503: "not_ready",
 }
@@ -41,11 +44,19 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   details: dict | None = None, headers: dict | None = None) -> Response:
+def error_body(status: int, message: str, code: str | None = None,
+               details: dict | None = None) -> bytes:
+    """The error shape as bytes; also used below the app (the protocol and the bridge answer
+    framing errors, slow clients and oversized bodies before Flask sees the request)."""
     body = {"error": {"status": status, "code": code or _CODES.get(status, "error"),
                       "message": message, "details": _string_keys(details or {})}}
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    return json.dumps(body).encode("utf-8")
+
+
+def error_response(status: int, message: str, code: str | None = None,
+                   details: dict | None = None, headers: dict | None = None) -> Response:
+    response = Response(error_body(status, message, code, details), status=status,
+                        mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -2,16 +2,22 @@
 
 * ``preload_app``: the model is loaded once in the master; forked workers share its memory
   copy-on-write and start instantly.
-* ``gthread`` workers: a few threads per process keep connections alive cheaply while the
-  GIL-bound scoring runs; ``timeout`` bounds any one request.
+* ``tagger.api.worker.TaggerWorker``: uvicorn's event loop reads every request (headers and
+  body) under deadlines and size limits, then a small thread pool per worker runs the Flask
+  app on the complete request, so idle or slow clients never hold a thread
+  (docs/serving.md). ``timeout`` (the worker heartbeat) bounds a stuck worker.
+  ``TAGGER_WORKER_CLASS=gthread`` (or ``sync``) runs the plain WSGI app under that gunicorn
+  worker instead, for comparisons only: those workers have no read deadlines.
 * SIGHUP to the master reloads the model (load + verify in the master, then every worker swaps
   in-process via the generation file) instead of gunicorn's default worker restart, so no
   request is dropped. A model that fails verification is logged and the old one kept.
 * Prometheus multiprocess mode: per-worker metric files in a runtime directory, aggregated
   by ``/metrics``; files of dead workers are marked so live-only gauges stay correct.
 
-Environment: TAGGER_BIND, TAGGER_WORKERS, TAGGER_THREADS, TAGGER_TIMEOUT, TAGGER_ACCESS_LOG
-("-" stdout (default), a file path, or "off"), TAGGER_RUNTIME_DIR, PROMETHEUS_MULTIPROC_DIR.
+Environment: TAGGER_BIND, TAGGER_WORKERS, TAGGER_THREADS (app threads per worker),
+TAGGER_TIMEOUT, TAGGER_HEADER_TIMEOUT and TAGGER_BODY_TIMEOUT (read deadlines, seconds),
+TAGGER_ACCESS_LOG ("-" stdout (default), a file path, or "off"), TAGGER_RUNTIME_DIR,
+PROMETHEUS_MULTIPROC_DIR, TAGGER_WORKER_CLASS (benchmarks only).
 """
 
 import os
@@ -35,8 +41,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 bind = [os.environ.get("TAGGER_BIND", "127.0.0.1:8000")]
 workers = int(os.environ.get("TAGGER_WORKERS", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("TAGGER_THREADS", "4"))
+WORKER_CLASSES = {"tagger": "tagger.api.worker.TaggerWorker", "gthread": "gthread",
+                  "sync": "sync"}
+worker_class = WORKER_CLASSES[os.environ.get("TAGGER_WORKER_CLASS", "tagger")]
+threads = int(os.environ.get("TAGGER_THREADS", "2"))
 preload_app = True
 timeout = int(os.environ.get("TAGGER_TIMEOUT", "30"))
 graceful_timeout = 30
@@ -69,10 +77,14 @@ def when_ready(server):
 def _reload_in_master(server):
     from tagger.api.state import ReloadRejected, bump_generation
 
-    app = server.app.callable  # the preloaded Flask app
+    app = _flask_app(server.app.callable)  # the preloaded app
     if app is None:  # not preloaded: the workers load and verify by themselves
-        generation = bump_generation(Path(os.environ["TAGGER_RELOAD_FILE"]))
-        server.log.info("SIGHUP: workers reloading (generation %d)", generation)
+        from tagger.api.config import load_config
+        from tagger.api.state import ModelHolder
+
+        target = ModelHolder(load_config().model_dir).resolve()
+        generation = bump_generation(Path(os.environ["TAGGER_RELOAD_FILE"]), target)
+        server.log.info("SIGHUP: workers reloading %s (generation %d)", target, generation)
         return
     holder = app.extensions["tagger"]["holder"]
     server.log.info("SIGHUP: reloading the model from %s", holder.model_dir)
@@ -89,9 +101,14 @@ def post_worker_init(worker):
     """Start the reload watcher and publish the model metric as soon as a worker is up,
     not at its first request."""
     try:
-        worker.wsgi.extensions["tagger"]["holder"].ensure_worker_started()
+        _flask_app(worker.wsgi).extensions["tagger"]["holder"].ensure_worker_started()
     except Exception:  # noqa: BLE001 - the request path starts it lazily anyway
         worker.log.exception("could not start the model watcher")
+
+
+def _flask_app(loaded):
+    """The Flask app inside what gunicorn loaded (the ASGI bridge or the app itself)."""
+    return getattr(loaded, "flask_app", loaded)
 
 
 def child_exit(server, worker):

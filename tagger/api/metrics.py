@@ -34,9 +34,20 @@ MODEL_INFO = Gauge("tagger_model_info", "The model a live worker serves (value 1
 RELOADS = Counter("tagger_model_reloads_total", "Model reload attempts by result", ["result"])
 
 
+# Label values must come from bounded sets, or any client could grow /metrics without limit
+# by inventing method names: methods outside the standard set count as "other", endpoints
+# are route templates ("unmatched" for no route), statuses are what the app answers.
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+                              "CONNECT", "TRACE"})
+
+
+def method_label(method: str) -> str:
+    return method if method in STANDARD_METHODS else "other"
+
+
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
     status_text = str(status)
-    REQUESTS.labels(endpoint, method, status_text).inc()
+    REQUESTS.labels(endpoint, method_label(method), status_text).inc()
     LATENCY.labels(endpoint, status_text).observe(seconds)
 
 

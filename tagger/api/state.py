@@ -4,23 +4,30 @@ Requests read ``holder.tagger`` once and keep that object to the end, so a swap 
 assignment) never changes a model under a running request. Reloads load and verify the new
 model *before* the swap; a model that fails verification is never served.
 
-Gunicorn runs several worker processes; a reload request reaches only one of them. The
-worker that reloaded bumps a generation number in a shared file (``reload_file``) and a small
-watcher thread in every worker polls that file and reloads in the background when the number
-changes, so every worker swaps in-process and no request is dropped.
+Gunicorn runs several worker processes; a reload request reaches only one of them. A reload
+resolves the model directory *once* (``models/current`` is a symlink that ``tagger publish``
+may repoint at any moment) to a concrete directory, loads that, and writes the generation
+file (``reload_file``): generation number, concrete directory and version. A small watcher
+thread in every worker polls that file and, when the generation changes, loads exactly that
+directory in the background, so every worker swaps in-process to the same version and no
+request is dropped. Every swap is logged with the worker's pid.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import gc
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from tagger.artifact import ModelError, load_model
+from tagger.artifact import ModelError, default_model_dir, load_model
 from tagger.corpus import Document
 from tagger.tagging import Tagger
 
@@ -33,19 +40,39 @@ class ReloadRejected(Exception):
     """The configured model directory failed to load or verify; the old model stays."""
 
 
+class Generation(NamedTuple):
+    """The content of the generation file."""
+
+    number: int
+    model_dir: Path | None = None
+    version: str | None = None
+
+
 class ModelHolder:
     """Owns the current :class:`Tagger` of this process."""
 
-    def __init__(self, model_dir: Path, reload_file: Path | None = None,
+    def __init__(self, model_dir: Path | None, reload_file: Path | None = None,
                  on_swap: Callable[[Tagger | None, Tagger], None] | None = None):
-        self.model_dir = Path(model_dir)
+        self.configured_dir = Path(model_dir) if model_dir is not None else None
         self.reload_file = reload_file
         self.on_swap = on_swap
         self.tagger: Tagger | None = None
+        self.loaded_dir: Path | None = None
         self.error: str | None = None
         self.generation = 0
         self._lock = threading.Lock()
         self._worker_pid: int | None = None
+
+    @property
+    def model_dir(self) -> Path:
+        """What a reload reads: the configured directory, else the default one (published
+        ``models/current`` when present, else the shipped model), looked up now."""
+        return self.configured_dir if self.configured_dir is not None else default_model_dir()
+
+    def resolve(self) -> Path:
+        """The concrete directory behind :attr:`model_dir` at this instant (symlinks
+        followed), so a repoint after this call cannot change what is loaded."""
+        return Path(os.path.realpath(self.model_dir))
 
     @property
     def ready(self) -> bool:
@@ -54,33 +81,41 @@ class ModelHolder:
     def load_initial(self) -> None:
         """Load at start-up; a failure leaves the process running but not ready (503), so an
         operator can fix the directory and reload instead of restarting."""
-        self.generation = read_generation(self.reload_file)
+        self.generation = read_generation(self.reload_file).number
+        target = self.resolve()
         try:
-            self._swap(_warmed(load_model(self.model_dir)))
+            self._swap(_warmed(load_model(target)), target)
         except ModelError as error:
             self.error = str(error)
             log.error("model not loaded: %s", error)
 
-    def reload(self) -> Tagger:
-        """Load and verify the model directory again and swap it in; raise
+    def reload(self, target: Path | None = None) -> Tagger:
+        """Load and verify ``target`` (default: :meth:`resolve` now) and swap it in; raise
         :class:`ReloadRejected` (old model kept) if it cannot be used."""
         with self._lock:
+            target = target or self.resolve()
             started = time.monotonic()
             try:
-                tagger = _warmed(load_model(self.model_dir))
+                tagger = _warmed(load_model(target))
             except ModelError as error:
-                log.error("reload refused, keeping model %s: %s", self.version_text, error)
+                log.error("pid %d: reload of %s refused, keeping model %s: %s", os.getpid(),
+                          target, self.version_text, error)
                 raise ReloadRejected(str(error)) from None
-            self._swap(tagger)
-            log.info("model reloaded: %s %s in %.2fs", tagger.name, tagger.version,
-                     time.monotonic() - started)
-            return tagger
+            old = self.version_text
+            self._swap(tagger, target)
+            log.info("pid %d: model swapped %s -> %s %s from %s in %.2fs (generation %d)",
+                     os.getpid(), old, tagger.name, tagger.version, target,
+                     time.monotonic() - started, self.generation)
+        _release_memory()
+        return tagger
 
     def reload_everywhere(self) -> Tagger:
-        """Reload here, then tell the other workers (via the generation file) to follow."""
-        tagger = self.reload()
+        """Resolve once, reload here, then tell the other workers (via the generation file)
+        to load exactly the same directory."""
+        target = self.resolve()
+        tagger = self.reload(target)
         if self.reload_file is not None:
-            self.generation = bump_generation(self.reload_file)
+            self.generation = bump_generation(self.reload_file, target, tagger.version)
         return tagger
 
     @property
@@ -88,8 +123,9 @@ class ModelHolder:
         tagger = self.tagger
         return f"{tagger.name} {tagger.version}" if tagger else "(none)"
 
-    def _swap(self, tagger: Tagger) -> None:
+    def _swap(self, tagger: Tagger, target: Path) -> None:
         old, self.tagger = self.tagger, tagger
+        self.loaded_dir = target
         self.error = None
         # Metrics are per serving process; the gunicorn master (which preloads) serves nothing.
         if self.on_swap is not None and self._worker_pid == os.getpid():
@@ -115,28 +151,36 @@ class ModelHolder:
         while True:
             try:
                 wanted = read_generation(self.reload_file)
-                if wanted != self.generation:
-                    self.generation = wanted
-                    self._follow()
+                if wanted.number != self.generation:
+                    self.generation = wanted.number
+                    self._follow(wanted)
             except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
                 log.exception("model watcher failed")
             time.sleep(POLL_SECONDS)
 
-    def _follow(self) -> None:
-        """Another process reloaded: do the same unless we already serve that exact model."""
-        current = self.tagger
-        try:
-            from tagger.artifact import read_manifest
-
-            manifest = read_manifest(self.model_dir)
-        except ModelError:
-            manifest = None
-        if current is not None and manifest is not None and manifest == current.manifest:
+    def _follow(self, wanted: Generation) -> None:
+        """Another process reloaded: load the very directory it loaded, unless we already
+        serve it."""
+        if wanted.model_dir is not None and wanted.model_dir == self.loaded_dir:
+            log.info("pid %d: generation %d, already serving %s from %s", os.getpid(),
+                     wanted.number, self.version_text, self.loaded_dir)
             return
         try:
-            self.reload()
+            self.reload(wanted.model_dir)
         except ReloadRejected:
             pass
+
+
+def _release_memory() -> None:
+    """Give the old model's memory back to the system after a swap. Without this, glibc
+    keeps the freed arenas (the model's many small objects are freed in a different order than
+    the next model allocates them), and worker RSS steps up with every reload
+    (benchmarks/README.md)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _warmed(tagger: Tagger) -> Tagger:
@@ -153,22 +197,38 @@ def _warmed(tagger: Tagger) -> Tagger:
     return tagger
 
 
-def read_generation(path: Path | None) -> int:
+def read_generation(path: Path | None) -> Generation:
+    """The generation file's content; generation 0 when absent or unreadable."""
     if path is None:
-        return 0
+        return Generation(0)
     try:
-        return int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
+        text = path.read_text().strip()
+    except OSError:
+        return Generation(0)
+    try:
+        data = json.loads(text or "0")
+    except ValueError:
+        return Generation(0)
+    if isinstance(data, int):
+        return Generation(data)
+    if not isinstance(data, dict) or not isinstance(data.get("generation"), int):
+        return Generation(0)
+    model_dir = data.get("model_dir")
+    return Generation(data["generation"], Path(model_dir) if model_dir else None,
+                      data.get("version"))
 
 
-def bump_generation(path: Path) -> int:
-    """Increment the shared generation number under an exclusive lock; return the new one."""
+def bump_generation(path: Path, model_dir: Path | None = None,
+                    version: str | None = None) -> int:
+    """Increment the shared generation number under an exclusive lock, recording the
+    concrete model directory every worker must load; return the new number."""
     lock_path = path.with_name(path.name + ".lock")
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        value = read_generation(path) + 1
+        value = read_generation(path).number + 1
         staging = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        staging.write_text(f"{value}\n")
+        staging.write_text(json.dumps({"generation": value,
+                                       "model_dir": str(model_dir) if model_dir else None,
+                                       "version": version}) + "\n")
         os.replace(staging, path)
     return value

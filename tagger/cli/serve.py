@@ -2,6 +2,10 @@
 
 The process replaces itself with gunicorn (exec), so its pid is the gunicorn master's:
 ``kill -HUP <pid>`` reloads the model, ``kill -TERM <pid>`` stops gracefully.
+
+Without ``--model`` (and ``$TAGGER_MODEL``) the API follows the default model the CLI uses:
+``models/current`` when a model was published, else the shipped one, looked up again at every
+reload, so ``tagger publish`` + SIGHUP switches the API and the CLI together.
 """
 
 from __future__ import annotations
@@ -22,19 +26,23 @@ def register(subparsers) -> None:
                         default=int(os.environ.get("TAGGER_WORKERS", "2")),
                         help="worker processes (default $TAGGER_WORKERS or 2)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        default=int(os.environ.get("TAGGER_THREADS", "4")),
-                        help="threads per worker (default $TAGGER_THREADS or 4)")
+                        default=int(os.environ.get("TAGGER_THREADS", "2")),
+                        help="application threads per worker (default $TAGGER_THREADS or 2)")
     add_model_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """The gunicorn command line. The default worker runs the ASGI bridge
+    (``tagger.api.asgi``); ``$TAGGER_WORKER_CLASS=gthread|sync`` (benchmarks) the WSGI app."""
     import tagger.api as api
 
     config = Path(api.__file__).resolve().parent / "gunicorn_conf.py"
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    plain_wsgi = os.environ.get("TAGGER_WORKER_CLASS", "tagger") != "tagger"
     return [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", address,
-            "--workers", str(workers), "--threads", str(threads), "tagger.api.wsgi:app"]
+            "--workers", str(workers), "--threads", str(threads),
+            "tagger.api.wsgi:app" if plain_wsgi else "tagger.api.asgi:app"]
 
 
 def run(args) -> int:
@@ -47,7 +55,9 @@ def run(args) -> int:
         verify_model_dir(model_dir)  # fail here, readably, rather than in a worker log
     except ModelError as error:
         raise CommandError(str(error)) from None
-    env = {**os.environ, MODEL_ENV: str(model_dir)}
+    env = {**os.environ, "TAGGER_THREADS": str(args.threads)}
+    if args.model is not None:  # pinned; otherwise the default is followed (see above)
+        env[MODEL_ENV] = str(model_dir)
     command = gunicorn_command(args.host, args.port, args.workers, args.threads)
     sys.stdout.flush()
     sys.stderr.flush()

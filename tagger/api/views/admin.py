@@ -32,8 +32,14 @@ def _authorise() -> None:
                        headers={"WWW-Authenticate": 'Bearer realm="tagger-admin"'})
 
 
-@bp.post("/v1/admin/reload")
+@bp.route("/v1/admin/reload", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def reload_model() -> Response:
+    # Every method reaches this view so that, with admin disabled, all of them get the same
+    # 404 (a 405 would reveal that the route exists).
+    if not settings().admin_token:
+        raise ApiError(404, "No such endpoint.")
+    if request.method != "POST":
+        raise ApiError(405, "Method not allowed on this endpoint.", headers={"Allow": "POST"})
     _authorise()
     holder = holder_of(current_app)
     try:
