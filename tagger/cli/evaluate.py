@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     parser.add_argument("--report", metavar="DIR", type=Path,
                         help="also write a reliability diagram and a precision/recall-vs-score "
                         "PNG per theme here")
+    parser.add_argument("--by", choices=("month", "quarter"),
+                        help="also F1 per theme per period of the records' 'month' field")
     parser.set_defaults(handler=run)
 
 
@@ -47,10 +49,16 @@ def run(args) -> int:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot write the report: {error}") from None
+    if args.by:
+        from tagger.training.time_split import evaluate_by_period, format_by_period
+
+        report["by_period"] = evaluate_by_period(tagger, documents, by=args.by)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
+        if args.by:
+            print("\n" + format_by_period(report["by_period"], tagger.taxonomy.ids))
     if args.report:
         print(f"wrote {len(report['plots'])} plots to {args.report}", file=sys.stderr)
     print(f"evaluated {len(documents)}, skipped {reporter.skipped}", file=sys.stderr)
