@@ -110,18 +110,22 @@ def stop(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def serve_api(model_dir: Path, log_dir: Path, workers: int = 2, env: dict | None = None,
+def serve_api(model_dir: Path | None, log_dir: Path, workers: int = 2, env: dict | None = None,
               via_cli: bool = True) -> Iterator[Server]:
     """Start the API on a free port and stop it afterwards. ``via_cli=False`` runs gunicorn
-    directly (``tagger serve`` refuses a model that fails verification up front)."""
+    directly (``tagger serve`` refuses a model that fails verification up front).
+    ``model_dir=None`` starts ``tagger serve`` without ``--model``, as ``make serve`` does."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items()
                  if not k.startswith("TAGGER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    full_env = {**inherited, "TAGGER_ACCESS_LOG": "-", **(env or {}),
-                "TAGGER_MODEL": str(model_dir)}
+    full_env = {**inherited, "TAGGER_ACCESS_LOG": "-", **(env or {})}
+    if model_dir is not None:
+        full_env["TAGGER_MODEL"] = str(model_dir)
     if via_cli:
         command = [str(VENV_BIN / "tagger"), "serve", "--host", "127.0.0.1", "--port",
-                   str(port), "--workers", str(workers), "--model", str(model_dir)]
+                   str(port), "--workers", str(workers)]
+        if model_dir is not None:
+            command += ["--model", str(model_dir)]
     else:
         from tagger.cli.serve import gunicorn_command
 
@@ -170,7 +174,7 @@ def switchable_model(small_model: Path, root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def api_server(small_model, tmp_path_factory) -> Iterator[Server]:
-    """The shared server: 2 gthread workers, admin token, small limits (``LIMITS``)."""
+    """The shared server: 2 workers, admin token, small limits (``LIMITS``)."""
     root = tmp_path_factory.mktemp("api")
     link = switchable_model(small_model, root / "models")
     with serve_api(link, root, workers=2,
