@@ -12,10 +12,23 @@ import sys
 from collections.abc import Sequence
 
 from tagger import __version__
-from tagger.cli import evaluate, info, publish, report, serve, tag, themes, train, weak_label
+from tagger.cli import (
+    evaluate,
+    info,
+    labels,
+    publish,
+    queue,
+    report,
+    serve,
+    tag,
+    themes,
+    train,
+    weak_label,
+)
 from tagger.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError
 
 SUBCOMMANDS = [tag, train, evaluate, themes, info, serve, publish, weak_label, report]
+SUBCOMMANDS += [queue, labels]  # the review loop (issue 13)
 
 
 def build_parser() -> argparse.ArgumentParser:

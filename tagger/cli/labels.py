@@ -1,0 +1,115 @@
+"""``tagger labels export|conflicts``: read the label store's reviewed labels.
+
+``export`` writes one JSON Lines training record per reviewed paper (``id``, ``title``,
+``abstract``, ``tags``, ``source``, ``reviewers``: a count, ``last_reviewed``), ready for
+``tagger train --data``. A decision naming a theme that is no longer in the taxonomy is
+reported as ``DB: paper ID: theme 'X' is not in the taxonomy`` and left out of ``tags``
+(exit 3), never dropped silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from tagger.cli.common import EXIT_OK, EXIT_PARTIAL, CommandError
+from tagger.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that open the store
+    from tagger.store import LabelStore
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="label store: a SQLite file path, sqlite:///PATH or "
+                        "postgresql://... (default: $TAGGER_DB, else labels.db under "
+                        "$TAGGER_DATA_DIR or ~/.local/share/tagger)")
+
+
+def open_store_or_fail(db: str | None) -> LabelStore:
+    from tagger.store import StoreError, open_store
+
+    try:
+        return open_store(db)
+    except StoreError as error:
+        raise CommandError(str(error)) from None
+
+
+def reviewed_records(store: LabelStore, taxonomy: Taxonomy,
+                     report=None) -> Iterator[dict]:
+    """The store's export with every unknown theme reported through ``report(message)`` and
+    removed from ``tags``; ``report`` defaults to stderr."""
+    known = set(taxonomy.ids)
+    report = report or (lambda message: print(message, file=sys.stderr))
+    for record in store.export():
+        unknown = [t for t in record["tags"] if t not in known]
+        for theme in unknown:
+            report(f"{store.url}: paper {record['id']}: theme {theme!r} is not in the "
+                   f"taxonomy {taxonomy.name!r}; left out")
+        if unknown:
+            record["tags"] = [t for t in record["tags"] if t in known]
+            record["unknown_themes"] = unknown
+        yield record
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("labels", help="export reviewed labels from the label store")
+    commands = parser.add_subparsers(dest="labels_command", metavar="ACTION")
+    export = commands.add_parser("export", help="current labels as JSON Lines training data")
+    export.add_argument("-o", "--output", default="-", metavar="FILE",
+                        help="output JSON Lines file (default: stdout)")
+    export.add_argument("--taxonomy", metavar="FILE",
+                        help="taxonomy TOML the labels must fit (default: packaged)")
+    add_db_argument(export)
+    export.set_defaults(handler=run_export)
+    conflicts = commands.add_parser("conflicts", help="papers whose reviewers disagree")
+    add_db_argument(conflicts)
+    conflicts.set_defaults(handler=run_conflicts)
+    parser.set_defaults(handler=lambda args: parser.print_help(sys.stderr) or 2)
+
+
+def run_export(args) -> int:
+    try:
+        taxonomy = load_taxonomy(args.taxonomy)
+    except TaxonomyError as error:
+        raise CommandError(str(error)) from None
+    store = open_store_or_fail(args.db)
+    reported: list[str] = []
+
+    def report(message: str) -> None:
+        reported.append(message)
+        print(message, file=sys.stderr, flush=True)
+
+    out = sys.stdout if args.output == "-" else open(args.output + ".part", "w",  # noqa: SIM115
+                                                      encoding="utf-8")
+    count = 0
+    try:
+        for record in reviewed_records(store, taxonomy, report):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        store.close()
+        if out is not sys.stdout:
+            out.close()
+    if out is not sys.stdout:
+        import os
+
+        os.replace(args.output + ".part", args.output)
+    print(f"exported {count} reviewed papers, {len(reported)} unknown theme decisions left out",
+          file=sys.stderr)
+    return EXIT_PARTIAL if reported else EXIT_OK
+
+
+def run_conflicts(args) -> int:
+    store = open_store_or_fail(args.db)
+    try:
+        conflicts = store.conflicts()
+    finally:
+        store.close()
+    for conflict in conflicts:
+        print(json.dumps(conflict, ensure_ascii=False))
+    print(f"{len(conflicts)} conflicts", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,3 @@
+"""The review loop around the label store: which papers to ask reviewers about
+(:mod:`tagger.review.strategies`, :mod:`tagger.review.queue`) and the active-learning
+simulation that chose the default strategy (:mod:`tagger.review.simulate`)."""
