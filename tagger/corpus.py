@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from tagger.records import Limits, parse_categories, record_problem
+
 STDIN = "-"
 FORMATS = ("jsonl", "csv", "text")
 
@@ -36,6 +38,8 @@ class Document:
     tags: tuple[str, ...] | None = None
     source: str = ""
     line: int = 0
+    month: str = ""  # arXiv feed "YYYY-MM"; "" when the record has none
+    categories: tuple[str, ...] = ()  # arXiv categories, e.g. ("cs.CL", "cs.LG")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,28 +96,17 @@ def open_binary(path: str) -> IO[bytes]:
 
 
 def _make_document(
-    fields: dict, source: str, line: int, labelled: bool
+    fields: dict, source: str, line: int, labelled: bool, limits: Limits
 ) -> Document | RecordError:
-    """Validate one record's fields; the single place that decides what a good record is."""
-    abstract = fields.get("abstract")
-    if abstract is None:
-        return RecordError(source, line, "no 'abstract' field")
-    if not isinstance(abstract, str):
-        return RecordError(source, line, "'abstract' must be a string")
-    if not abstract.strip():
-        return RecordError(source, line, "empty abstract")
-    if "\x00" in abstract:
-        return RecordError(source, line, "abstract contains a NUL byte")
+    """Build one record from its fields after :func:`tagger.records.record_problem` (the rules
+    shared with the API) has accepted them; a record without an id gets its line number."""
+    problem = record_problem(fields, limits)
+    if problem:
+        return RecordError(source, line, problem[1])
+    abstract = fields["abstract"]
     title = fields.get("title") or ""
-    if not isinstance(title, str):
-        return RecordError(source, line, "'title' must be a string")
     raw_id = fields.get("id")
-    if raw_id is None or raw_id == "":
-        doc_id = str(line)
-    elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
-        doc_id = str(raw_id)
-    else:
-        return RecordError(source, line, "'id' must be a string or an integer")
+    doc_id = raw_id if raw_id else str(line)
     tags: tuple[str, ...] | None = None
     if labelled:
         raw_tags = fields.get("tags")
@@ -129,6 +122,8 @@ def _make_document(
         tags=tags,
         source=source,
         line=line,
+        month=fields.get("month") or "",
+        categories=parse_categories(fields.get("categories")),  # type: ignore[arg-type]
     )
 
 
@@ -139,7 +134,20 @@ def _decode(raw: bytes, source: str, line: int) -> str | RecordError:
         return RecordError(source, line, f"not valid UTF-8 (byte {error.start})")
 
 
-def _read_jsonl(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+def json_problem(text: str, error: json.JSONDecodeError) -> str:
+    """Why a line is not JSON; a line that stops mid-value (a cut-off download, a torn write)
+    says so instead of quoting the parser's view of the last character."""
+    body = text.rstrip()
+    if error.msg.startswith("Unterminated string") or error.pos >= len(body) or (
+        error.msg.startswith("Invalid control character") and error.pos >= len(body) - 1
+    ):
+        return "JSON ends early (truncated line?)"
+    return f"not valid JSON ({error.msg} at column {error.colno})"
+
+
+def _read_jsonl(
+    stream: IO[bytes], source: str, labelled: bool, limits: Limits
+) -> Iterator[Document | RecordError]:
     for line_number, raw in enumerate(stream, start=1):
         text = _decode(raw, source, line_number)
         if isinstance(text, RecordError):
@@ -150,7 +158,7 @@ def _read_jsonl(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docu
         try:
             fields = json.loads(text)
         except json.JSONDecodeError as error:
-            yield RecordError(source, line_number, f"not valid JSON ({error.msg})")
+            yield RecordError(source, line_number, json_problem(text, error))
             continue
         except RecursionError:
             yield RecordError(source, line_number, "JSON nested too deeply")
@@ -158,10 +166,12 @@ def _read_jsonl(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docu
         if not isinstance(fields, dict):
             yield RecordError(source, line_number, "expected a JSON object")
             continue
-        yield _make_document(fields, source, line_number, labelled)
+        yield _make_document(fields, source, line_number, labelled, limits)
 
 
-def _read_csv(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+def _read_csv(
+    stream: IO[bytes], source: str, labelled: bool, limits: Limits
+) -> Iterator[Document | RecordError]:
     text_stream = io.TextIOWrapper(
         stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
     )
@@ -197,7 +207,7 @@ def _read_csv(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docume
             yield RecordError(source, start_line, "not valid UTF-8")
             continue
         fields = {name: value for name, value in zip(header, row, strict=True)}
-        yield _make_document(fields, source, start_line, labelled)
+        yield _make_document(fields, source, start_line, labelled, limits)
 
 
 def _looks_like_abstract(text: str, title: str | None) -> bool:
@@ -209,15 +219,19 @@ def _looks_like_abstract(text: str, title: str | None) -> bool:
     return title is not None and words >= max(_SHORT_ABSTRACT_MIN_WORDS, len(title.split()) + 1)
 
 
-def _read_text(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Document | RecordError]:
+def _read_text(
+    stream: IO[bytes], source: str, labelled: bool, limits: Limits
+) -> Iterator[Document | RecordError]:
     """The seed page's format: a title line, then an abstract line, repeated.
 
     Stray header lines (``# Papers``, ``Title``, dates, rules) before the first paper are
     tolerated: a short line counts as a title only when an abstract line follows it. Once
     papers have started, a title that is followed by another title instead of an abstract is
-    reported (never silently dropped).
+    reported (never silently dropped). A text with no paper in it but one or two short lines
+    (a short abstract piped in, with or without its title) is that one paper.
     """
     pending_title: tuple[int, str] | None = None
+    before_title: tuple[int, str] | None = None  # the line before pending_title, until started
     started = False
     for line_number, raw in enumerate(stream, start=1):
         text = _decode(raw, source, line_number)
@@ -233,12 +247,17 @@ def _read_text(stream: IO[bytes], source: str, labelled: bool) -> Iterator[Docum
             pending_title = None
             started = True
             fields = {"title": title, "abstract": text}
-            yield _make_document(fields, source, title_line, labelled=False)
+            yield _make_document(fields, source, title_line, False, limits)
         else:
             if pending_title is not None and started:
                 yield RecordError(source, pending_title[0], "title line with no abstract after it")
+            before_title = None if started else pending_title
             pending_title = (line_number, text)
-    if pending_title is not None:
+    if pending_title is not None and not started:
+        title_line, title = before_title if before_title else (pending_title[0], "")
+        fields = {"title": title, "abstract": pending_title[1]}
+        yield _make_document(fields, source, title_line, False, limits)
+    elif pending_title is not None:
         yield RecordError(source, pending_title[0], "title line with no abstract after it")
 
 
@@ -250,10 +269,12 @@ def read_documents(
     on_error: ErrorHandler | None = None,
     fmt: str | None = None,
     labelled: bool = False,
+    limits: Limits | None = None,
 ) -> Iterator[Document]:
     """Stream the documents of one file (``-`` is JSON Lines on stdin).
 
     ``labelled=True`` also requires a ``tags`` list on every record (training data).
+    ``limits`` caps lengths (tagging passes the API's; by default files are read uncapped).
     Bad records go to ``on_error``; without a handler the first one raises :class:`CorpusError`.
     """
     source = str(path)
@@ -265,7 +286,7 @@ def read_documents(
         raise CorpusError(f"{source}: the plain-text format carries no tags; use JSON Lines or CSV")
     stream = open_binary(source)
     try:
-        for item in _READERS[fmt](stream, source, labelled):
+        for item in _READERS[fmt](stream, source, labelled, limits or Limits.unlimited()):
             if isinstance(item, RecordError):
                 handler(item)
             else:

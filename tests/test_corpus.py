@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tagger.corpus import CorpusError, RecordError, detect_format, read_corpus, read_documents
+from tagger.records import Limits
 
 ABSTRACT = ("We study forecasting of seasonal sensor data with a state space model and show "
             "that a Kalman filter recovers the latent state on three benchmark data sets.")
@@ -38,7 +39,7 @@ def test_jsonl_good_records_keep_order_fields_and_default_ids(tmp_path):
         json.dumps({"id": "p1", "title": "  A  spaced\ttitle ", "abstract": f"  {ABSTRACT} "}),
         "",  # blank lines are skipped but still count for line numbers
         json.dumps({"abstract": ABSTRACT}),
-        json.dumps({"id": 42, "abstract": ABSTRACT}),
+        json.dumps({"id": "42", "abstract": ABSTRACT}),
         json.dumps({"id": "", "title": None, "abstract": ABSTRACT}),
     ])
     documents, errors = read_all(path)
@@ -48,9 +49,9 @@ def test_jsonl_good_records_keep_order_fields_and_default_ids(tmp_path):
     first = documents[0]
     assert first.title == "A spaced title"
     assert first.abstract == ABSTRACT
-    assert first.text == f"A spaced title.\n{ABSTRACT}"
-    assert documents[1].text == ABSTRACT  # no title: the abstract alone
+    assert documents[1].title == ""
     assert first.tags is None and first.source == str(path)
+    assert first.month == "" and first.categories == ()
 
 
 def test_jsonl_bad_lines_are_reported_exactly_and_skipped(tmp_path):
@@ -71,16 +72,74 @@ def test_jsonl_bad_lines_are_reported_exactly_and_skipped(tmp_path):
     documents, errors = read_all(path)
     assert [doc.id for doc in documents] == ["ok-1", "ok-2"]
     assert errors == [
-        f"{path}:2: not valid JSON (Expecting value)",
+        f"{path}:2: JSON ends early (truncated line?)",
         f"{path}:3: no 'abstract' field",
-        f"{path}:4: empty abstract",
+        f"{path}:4: abstract is empty",
         f"{path}:5: expected a JSON object",
         f"{path}:6: not valid UTF-8 (byte 33)",
-        f"{path}:7: 'id' must be a string or an integer",
-        f"{path}:8: 'abstract' must be a string",
-        f"{path}:9: 'title' must be a string",
-        f"{path}:10: abstract contains a NUL byte",
+        f"{path}:7: id must be a string, not a number",
+        f"{path}:8: abstract must be a string, not a number",
+        f"{path}:9: title must be a string, not a list",
+        f"{path}:10: abstract contains a NUL character",
     ]
+
+
+def test_precise_messages_for_null_truncated_and_garbled_lines(tmp_path):
+    path = tmp_path / "precise.jsonl"
+    path.write_bytes(b"\n".join([
+        json.dumps({"id": "n", "abstract": None}).encode(),                 # 1
+        b'{"id": "cut", "abstract": "We study forecasting of sea',          # 2 (cut mid-string)
+        b'{"id": "cut2", "abstract": "x", "title": "y"',                    # 3 (no closing brace)
+        b'{"id": "garbled", "abstract": "x",, "title": "y"}',               # 4
+        json.dumps({"id": 42, "abstract": ABSTRACT}).encode(),              # 5
+        json.dumps({"abstract": "a" * 20_001}).encode(),                    # 6
+        json.dumps({"abstract": "time \ud800 series"}).encode(),           # 7
+    ]) + b"\n")
+    documents, errors = read_all(path, limits=Limits())
+    assert documents == []
+    assert errors == [
+        f"{path}:1: abstract is null",
+        f"{path}:2: JSON ends early (truncated line?)",
+        f"{path}:3: JSON ends early (truncated line?)",
+        f"{path}:4: not valid JSON (Expecting property name enclosed in double quotes at "
+        "column 35)",
+        f"{path}:5: id must be a string, not a number",
+        f"{path}:6: abstract is longer than 20,000 characters (20,001)",
+        f"{path}:7: abstract contains an unpaired surrogate (\\ud800-\\udfff)",
+    ]
+
+
+def test_month_and_categories_are_read_and_checked(tmp_path):
+    path = write_lines(tmp_path / "feed.jsonl", [
+        json.dumps({"id": "a", "abstract": ABSTRACT, "month": "2025-03",
+                    "categories": ["cs.CL", "cs.LG", "cs.CL"]}),
+        json.dumps({"id": "b", "abstract": ABSTRACT, "categories": "cs.CV  eess.IV"}),
+        json.dumps({"id": "c", "abstract": ABSTRACT, "month": "2025-13"}),
+        json.dumps({"id": "d", "abstract": ABSTRACT, "month": 202503}),
+        json.dumps({"id": "e", "abstract": ABSTRACT, "categories": [1, 2]}),
+        json.dumps({"id": "f", "abstract": ABSTRACT, "categories": {"cs": 1}}),
+        json.dumps({"id": "g", "abstract": ABSTRACT, "categories": ["cs.CL", ""]}),
+    ])
+    documents, errors = read_all(path)
+    assert [(d.id, d.month, d.categories) for d in documents] == [
+        ("a", "2025-03", ("cs.CL", "cs.LG")), ("b", "", ("cs.CV", "eess.IV"))]
+    assert errors == [
+        f"{path}:3: month must be a string YYYY-MM, not '2025-13'",
+        f"{path}:4: month must be a string YYYY-MM, not 202503",
+        f"{path}:5: categories must be a list of non-empty strings",
+        f"{path}:6: categories must be a list of strings, not an object",
+        f"{path}:7: categories must be a list of non-empty strings",
+    ]
+
+
+def test_csv_month_and_space_separated_categories(tmp_path):
+    path = tmp_path / "feed.csv"
+    path.write_text(f'id,month,categories,abstract\nx,2024-01,cs.CL stat.ML,"{ABSTRACT}"\n'
+                    f'y,,,"{ABSTRACT}"\nz,24-01,,"{ABSTRACT}"\n', encoding="utf-8")
+    documents, errors = read_all(path)
+    assert [(d.id, d.month, d.categories) for d in documents] == [
+        ("x", "2024-01", ("cs.CL", "stat.ML")), ("y", "", ())]
+    assert errors == [f"{path}:4: month must be a string YYYY-MM, not '24-01'"]
 
 
 def test_jsonl_utf8_bom_and_crlf_are_accepted(tmp_path):
@@ -103,7 +162,7 @@ def test_deeply_nested_json_is_a_record_error_not_a_crash(tmp_path):
 
 
 def test_without_a_handler_the_first_bad_record_raises(tmp_path):
-    path = write_lines(tmp_path / "bad.jsonl", [json.dumps({"abstract": ABSTRACT}), "{"])
+    path = write_lines(tmp_path / "bad.jsonl", [json.dumps({"abstract": ABSTRACT}), "{]"])
     reader = read_documents(path)
     assert next(reader).id == "1"
     with pytest.raises(CorpusError, match=r"bad\.jsonl:2: not valid JSON"):
@@ -141,7 +200,7 @@ def test_gzip_files_are_read_transparently(tmp_path):
     documents, errors = read_all(path)
     assert [doc.id for doc in documents] == ["gz"]
     assert errors == [f"{path}:2: not valid JSON (Expecting property name enclosed in double "
-                      "quotes)"]
+                      "quotes at column 2)"]
 
     csv_path = tmp_path / "papers.csv.gz"
     with gzip.open(csv_path, "wt", encoding="utf-8", newline="") as handle:
@@ -190,7 +249,7 @@ def test_csv_bad_rows_are_reported_exactly(tmp_path):
     assert errors == [
         f"{path}:3: expected 3 CSV fields, found 2",
         f"{path}:4: expected 3 CSV fields, found 4",
-        f"{path}:5: empty abstract",
+        f"{path}:5: abstract is empty",
         f"{path}:6: not valid UTF-8",
     ]
 
@@ -255,6 +314,19 @@ def test_text_format_keeps_short_abstracts_and_reports_orphan_titles(tmp_path):
          LONG_ABSTRACT),
     ]
     assert errors == [f"{path}:4: title line with no abstract after it"]
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["A state space model for forecasting."], [("1", "", "A state space model for forecasting.")]),
+    (["Kalman forecasting", "A state space model for forecasting."],
+     [("1", "Kalman forecasting", "A state space model for forecasting.")]),
+    (["", "# notes", "Tiny abstract."], [("3", "", "Tiny abstract.")]),
+])
+def test_text_with_one_short_paper_is_that_paper(tmp_path, lines, expected):
+    """A short abstract piped in (maybe after its title) is a paper, not an orphan title."""
+    documents, errors = read_all(write_lines(tmp_path / "one.txt", lines))
+    assert errors == []
+    assert [(doc.id, doc.title, doc.abstract) for doc in documents] == expected
 
 
 def test_text_format_reports_invalid_utf8_and_carries_on(tmp_path):
