@@ -144,3 +144,17 @@ def test_evaluate_by_period_in_process(small_model):
     result = time_split.evaluate_by_period(tagger, docs, by="quarter")
     assert [(r["period"], r["n_documents"]) for r in result["periods"]] == [
         ("2025-Q1", 4), (UNDATED, 1)]
+
+
+def test_date_evidence_counts_months_and_year_mentions(tmp_path):
+    path = write_jsonl(tmp_path / "labels.jsonl", [
+        {"id": "1", "source": "s-a", "abstract": "Results on the 2019 and 2023 challenges.",
+         "tags": []},
+        {"id": "2", "source": "s-a", "abstract": "No year at all.", "tags": []},
+        {"id": "3", "source": "s-b", "abstract": "Dated.", "month": "2025-02", "tags": []},
+    ])
+    evidence = time_split.date_evidence([str(path)])
+    assert evidence["labels.jsonl s-a"] == {"records": 2, "with_month": 0, "mention_a_year": 1,
+                                            "latest_year_mentioned": {2023: 1}}
+    assert evidence["labels.jsonl s-b"]["with_month"] == 1
+    assert "s-a" in time_split.format_date_evidence(evidence)

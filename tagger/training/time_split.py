@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from tagger.corpus import CorpusError, Document, read_documents
+from tagger.corpus import CorpusError, Document, open_binary, read_documents
 from tagger.training.drift import MONTH, document_month, period_of
 from tagger.training.metrics import label_matrix, multilabel_report
 
@@ -200,6 +202,47 @@ def format_time_split(result: dict, core: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
+YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+
+def date_evidence(paths: Sequence[str]) -> dict:
+    """What dates labelled files honestly carry, per file and record ``source`` field: how many
+    records have a month, how many mention a year in title or abstract (a lower bound on when
+    the paper was written, never its month), and the latest years mentioned. Reads the raw
+    JSON Lines records, since the ``source`` field is not part of a :class:`Document`."""
+    groups: dict[str, dict] = {}
+    for path in paths:
+        with open_binary(str(path)) as stream:
+            for raw in stream:
+                if not raw.strip():
+                    continue
+                record = json.loads(raw)
+                key = f"{Path(path).name} {record.get('source') or ''}".strip()
+                group = groups.setdefault(key, {"records": 0, "with_month": 0,
+                                                "mention_a_year": 0,
+                                                "latest_year_mentioned": Counter()})
+                group["records"] += 1
+                group["with_month"] += bool(MONTH.match(str(record.get("month") or "")))
+                text = f"{record.get('title') or ''} {record.get('abstract') or ''}"
+                years = [int(y) for y in YEAR.findall(text)]
+                if years:
+                    group["mention_a_year"] += 1
+                    group["latest_year_mentioned"][max(years)] += 1
+    for group in groups.values():
+        group["latest_year_mentioned"] = dict(sorted(group["latest_year_mentioned"].items(),
+                                                     reverse=True))
+    return groups
+
+
+def format_date_evidence(groups: dict) -> str:
+    lines = [f"{'source':40} {'records':>7} {'month':>5} {'year':>5}  latest year mentioned"]
+    for source, g in sorted(groups.items()):
+        years = ", ".join(f"{y}: {n}" for y, n in list(g["latest_year_mentioned"].items())[:4])
+        lines.append(f"{source:40} {g['records']:7d} {g['with_month']:5d} "
+                     f"{g['mention_a_year']:5d}  {years}")
+    return "\n".join(lines)
+
+
 def _read(paths: Sequence[str], labelled: bool) -> list[Document]:
     documents: list[Document] = []
     for path in paths:
@@ -228,11 +271,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="fewest training documents a window needs (default 20)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--date-evidence", action="store_true",
+                        help="only report what dates the records carry (per source): months, "
+                        "years mentioned in the text")
     args = parser.parse_args(argv)
     from tagger.taxonomy import TaxonomyError, load_taxonomy
 
     try:
         taxonomy = load_taxonomy(args.taxonomy) if args.taxonomy else load_taxonomy()
+        if args.date_evidence:
+            evidence = date_evidence(args.data)
+            print(json.dumps(evidence, indent=2) if args.json
+                  else format_date_evidence(evidence))
+            return 0
         documents = _read(args.data, labelled=True)
         if args.dates:
             documents = attach_months(documents, args.dates)
@@ -240,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_time_split(documents, taxonomy, by=args.by, splits=args.splits,
                                 test_periods=args.test_periods, unlabelled=unlabelled,
                                 seed=args.seed, min_train=args.min_train)
-    except (CorpusError, TaxonomyError, ValueError, OSError) as error:
+    except (CorpusError, TaxonomyError, ValueError, OSError) as error:  # JSON errors too
         print(f"time_split: error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2) if args.json else format_time_split(result))
