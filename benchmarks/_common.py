@@ -158,6 +158,47 @@ def serve(model: Path = SHIPPED_MODEL, workers: int = 2, env: dict[str, str] | N
                 process.wait()
 
 
+@contextmanager
+def serve_gunicorn(app: str, workers: int = 2, threads: int = 2,
+                   env: dict[str, str] | None = None,
+                   log_path: Path | None = None) -> Iterator[Server]:
+    """Run any app (``module:name`` importable from benchmarks/) under the API's gunicorn
+    configuration (tagger/api/gunicorn_conf.py: same worker class, preload, logs), with the
+    same command line ``tagger serve`` builds."""
+    sys.path.insert(0, str(REPO))
+    from tagger.cli.serve import gunicorn_command
+
+    port = free_port()
+    log_path = log_path or Path(f"/tmp/tagger-bench-{port}.log")
+    full_env = {**os.environ, **(env or {}), "TAGGER_THREADS": str(threads)}
+    saved = os.environ.get("TAGGER_WORKER_CLASS")
+    os.environ["TAGGER_WORKER_CLASS"] = full_env.get("TAGGER_WORKER_CLASS", "tagger")
+    try:
+        command = gunicorn_command("127.0.0.1", port, workers, threads)[:-1] + [app]
+    finally:
+        if saved is None:
+            os.environ.pop("TAGGER_WORKER_CLASS")
+        else:
+            os.environ["TAGGER_WORKER_CLASS"] = saved
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO / "benchmarks"), full_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base_url, process=process)
+        yield Server(base_url, process, log_path)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 def write_result(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

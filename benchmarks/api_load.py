@@ -1,15 +1,18 @@
-"""Throughput and latency of ``POST /v1/tag`` with 16 concurrent clients.
+"""Throughput and latency of ``POST /v1/tag`` with 16 concurrent clients, for ``tagger
+serve`` AND, in the same run, for a bare Flask echo app (``benchmarks/echo_app.py``) under the
+same gunicorn configuration, worker class, workers and threads: the framework's ceiling on
+this machine. Reports both and the ratio (issue 11 targets: tagger >= 50% of the bare app,
+>= 1,200 req/s, p99 <= 25 ms).
 
-Starts ``tagger serve --workers 2`` with the shipped model on a free 127.0.0.1 port (or targets
-``--url``) and sends real abstracts from ``../shared/corpus/unlabelled.jsonl`` (read at run
-time). The load comes from Debian's ``wrk`` when installed: Python client threads on a 2-core
-machine compete with the server for CPU and would measure themselves. Without ``wrk`` a
-Python thread client is used and the result says so. Bounded by ``--seconds`` (and, for the
-Python client, ``--requests``).
+Sends real abstracts from ``../shared/corpus/unlabelled.jsonl`` (read at run time). The load
+comes from Debian's ``wrk`` when installed: Python client threads on a 2-core machine compete
+with the server for CPU and would measure themselves. Without ``wrk`` a Python thread client
+is used and the result says so. Bounded by ``--seconds`` per server.
 
-    .venv/bin/python benchmarks/api_load.py [--seconds 20] [--concurrency 16] [--url URL]
+    .venv/bin/python benchmarks/api_load.py [--seconds 20] [--concurrency 16]
+        [--worker-class tagger|gthread|sync] [--threads N] [--only tagger|echo]
 
-Prints a markdown table and writes ``benchmarks/results/api_load.json``.
+Prints a markdown table and writes ``benchmarks/results/api_load[-CLASS].json``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 from _common import (
@@ -35,12 +37,14 @@ from _common import (
     percentile,
     read_documents,
     serve,
+    serve_gunicorn,
     wait_ready,
     write_result,
 )
 
 TARGET_P99_MS = 25.0
-TARGET_RPS = 1000.0
+TARGET_RPS = 1200.0
+TARGET_RATIO = 0.5
 LUA_SCRIPT = Path(__file__).with_name("wrk_tag.lua")
 
 
@@ -128,42 +132,74 @@ def check_one(url: str, body: bytes) -> dict:
     status, data = Connection(url).request("POST", "/v1/tag", body,
                                            {"Content-Type": "application/json"})
     answer = json.loads(data)
-    if status != 200 or "tags" not in answer:
+    if status != 200 or not isinstance(answer, dict):
         raise RuntimeError(f"POST /v1/tag answered {status}: {data[:300]!r}")
     return answer.get("model", {})
 
 
-def markdown(result: dict) -> str:
-    lat = result["latency_ms"]
-    threads = f" --threads {result['threads']}" if result["threads"] else ""
-    rows = [
-        ("client", result["client"]),
-        ("server", f"tagger serve --workers {result['workers']}{threads} (gunicorn), model "
-                   f"{result['model'].get('name')} {result['model'].get('version')}"),
-        ("concurrency", result["concurrency"]),
-        ("requests", f"{result['requests']:,} in {result['seconds']} s"),
-        ("throughput", f"**{result['requests_per_s']:,.0f} req/s** (target >= {TARGET_RPS:,.0f})"),
-        ("latency p50 / p90", f"{lat['p50']} ms / {lat['p90']} ms"),
-        ("latency p99", f"**{lat['p99']} ms** (target < {TARGET_P99_MS:g} ms)"),
-        ("latency max", f"{lat['max']} ms"),
-        ("non-2xx / socket errors", f"{result['non_2xx']} / {result['socket_errors']}"),
-    ]
-    if result.get("server_cpu_ms_per_request") is not None:
-        rows.append(("server CPU per request", f"{result['server_cpu_ms_per_request']} ms "
-                     f"(all cores to the server: ~{result['cpu_bound_requests_per_s']:,.0f} "
-                     "req/s)"))
-    rows.append(("machine load average (1 min, at end)", result["load_average_1m"]))
-    lines = ["| measure | value |", "| --- | --- |"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
+def markdown(results: dict, settings: str) -> str:
+    """One column per server, then the ratio."""
+    names = [name for name in ("echo", "tagger") if name in results]
+    header = {"echo": "bare Flask echo", "tagger": "tagger serve"}
+
+    def row(label: str, cell) -> str:
+        return f"| {label} | " + " | ".join(cell(results[n]) for n in names) + " |"
+
+    lines = [f"Settings: {settings}.", "",
+             "| measure | " + " | ".join(header[n] for n in names) + " |",
+             "| --- |" + " --- |" * len(names),
+             row("requests", lambda r: f"{r['requests']:,} in {r['seconds']} s"),
+             row("throughput", lambda r: f"**{r['requests_per_s']:,.0f} req/s**"),
+             row("latency p50 / p90", lambda r: f"{r['latency_ms']['p50']} / "
+                 f"{r['latency_ms']['p90']} ms"),
+             row("latency p99", lambda r: f"**{r['latency_ms']['p99']} ms**"),
+             row("latency max", lambda r: f"{r['latency_ms']['max']} ms"),
+             row("non-2xx / socket errors", lambda r: f"{r['non_2xx']} / {r['socket_errors']}"),
+             row("server CPU per request", lambda r: f"{r.get('server_cpu_ms_per_request')} ms"),
+             row("load average (1 min, at end)", lambda r: f"{r['load_average_1m']}")]
+    if len(names) == 2:
+        ratio = results["tagger"]["requests_per_s"] / results["echo"]["requests_per_s"]
+        tagger = results["tagger"]
+        lines += ["", f"tagger / bare app: **{ratio:.0%}** of the requests/s (target >= "
+                  f"{TARGET_RATIO:.0%}); tagger {tagger['requests_per_s']:,.0f} req/s (target "
+                  f">= {TARGET_RPS:,.0f}), p99 {tagger['latency_ms']['p99']} ms (target <= "
+                  f"{TARGET_P99_MS:g} ms)."]
     return "\n".join(lines)
+
+
+def measure_server(server, url: str, bodies: list[bytes], bodies_path: Path, args,
+                   use_wrk: bool) -> dict:
+    wait_ready(url)
+    model = check_one(url, bodies[0])
+
+    def measure(seconds: float) -> dict:
+        if use_wrk:
+            return run_wrk(url, bodies_path, seconds, args.concurrency, args.wrk_threads)
+        return run_threads(url, bodies, seconds, args.concurrency, args.requests)
+
+    if args.warmup > 0:
+        measure(args.warmup)
+    cpu_before = server.cpu_seconds() if server else None
+    result = measure(args.seconds)
+    if server:
+        cpu = server.cpu_seconds() - cpu_before
+        result["server_cpu_seconds"] = round(cpu, 2)
+        result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 3)
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
+    result["model"] = model
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="benchmark a running server instead of starting one")
+    parser.add_argument("--url", help="benchmark a running tagger server instead of starting "
+                        "one (no echo comparison)")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, help="threads per worker (tagger serve's default)")
+    parser.add_argument("--threads", type=int, default=2, help="app threads per worker")
+    parser.add_argument("--worker-class", default="tagger", choices=("tagger", "gthread", "sync"),
+                        help="gunicorn worker (TAGGER_WORKER_CLASS); default: tagger serve's")
+    parser.add_argument("--only", choices=("tagger", "echo"), help="measure one server only")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -173,53 +209,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--corpus", type=Path, default=UNLABELLED)
+    parser.add_argument("--access-log", default="-",
+                        help="TAGGER_ACCESS_LOG for both servers (default '-': on, as served)")
     parser.add_argument("--no-write", action="store_true", help="do not write the JSON result")
     args = parser.parse_args(argv)
 
     documents = read_documents(args.corpus, args.documents)
     bodies = [json.dumps(doc).encode() for doc in documents]
-    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    context = nullcontext(None) if args.url else serve(args.model, workers=args.workers,
-                                                         threads=args.threads)
-    with context as server, tempfile.TemporaryDirectory() as tmp:
-        url = args.url.rstrip("/") if args.url else server.base_url
-        wait_ready(url)
-        model = check_one(url, bodies[0])
+    use_wrk = bool(args.client == "wrk" or (args.client == "auto" and shutil.which("wrk")))
+    env = {"TAGGER_WORKER_CLASS": args.worker_class, "TAGGER_ACCESS_LOG": args.access_log}
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
         bodies_path = Path(tmp) / "bodies.jsonl"
         bodies_path.write_bytes(b"\n".join(bodies) + b"\n")
-
-        def measure(seconds: float) -> dict:
-            if use_wrk:
-                return run_wrk(url, bodies_path, seconds, args.concurrency, args.wrk_threads)
-            return run_threads(url, bodies, seconds, args.concurrency, args.requests)
-
-        if args.warmup > 0:
-            measure(args.warmup)
-        cpu_before = server.cpu_seconds() if server else None
-        result = measure(args.seconds)
-        if server:
-            cpu = server.cpu_seconds() - cpu_before
-            result["server_cpu_seconds"] = round(cpu, 2)
-            result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]),
-                                                        3)
-            # What the server could do with every core to itself (the client and anything
-            # else running on the machine take their share in the measured figure).
-            result["cpu_bound_requests_per_s"] = round(
-                (os.cpu_count() or 1) * result["requests"] / cpu, 1) if cpu else None
-        result["load_average_1m"] = round(os.getloadavg()[0], 2)
-    result.update({
-        "endpoint": "POST /v1/tag", "concurrency": args.concurrency,
-        "workers": args.workers if not args.url else None, "threads": args.threads,
-        "url": args.url or "(started)",
-        "documents": len(documents), "corpus": str(args.corpus.name), "model": model,
-        "targets": {"p99_ms_below": TARGET_P99_MS, "requests_per_s_at_least": TARGET_RPS},
-        "meets_targets": result["latency_ms"]["p99"] < TARGET_P99_MS
-        and result["requests_per_s"] >= TARGET_RPS,
-        "machine": machine(), "invocation": "python " + " ".join(sys.argv),
-    })
-    print(markdown(result))
+        if args.url:
+            results["tagger"] = measure_server(None, args.url.rstrip("/"), bodies, bodies_path,
+                                               args, use_wrk)
+        else:
+            echo_app = "echo_app:app" if args.worker_class == "tagger" else "echo_app:wsgi"
+            targets = {
+                "echo": lambda: serve_gunicorn(echo_app, args.workers, args.threads, env),
+                "tagger": lambda: serve(args.model, workers=args.workers, threads=args.threads,
+                                        env=env),
+            }
+            for name, start in targets.items():
+                if args.only and name != args.only:
+                    continue
+                with start() as server:
+                    results[name] = measure_server(server, server.base_url, bodies,
+                                                   bodies_path, args, use_wrk)
+    settings = (f"{args.workers} workers x {args.threads} threads, worker class "
+                f"{args.worker_class}, {args.concurrency} connections, {args.seconds:g} s each, "
+                f"client {'wrk' if use_wrk else 'python threads'}, access log "
+                f"{args.access_log!r}")
+    summary = {"settings": settings, "results": results, "machine": machine(),
+               "invocation": "python " + " ".join(sys.argv),
+               "targets": {"p99_ms_at_most": TARGET_P99_MS, "requests_per_s_at_least": TARGET_RPS,
+                           "ratio_to_bare_app_at_least": TARGET_RATIO}}
+    if "echo" in results and "tagger" in results:
+        summary["ratio"] = round(results["tagger"]["requests_per_s"]
+                                 / results["echo"]["requests_per_s"], 3)
+    print(markdown(results, settings))
     if not args.no_write:
-        print(f"\nwritten: {write_result('api_load', result)}")
+        suffix = "" if args.worker_class == "tagger" else f"-{args.worker_class}"
+        print(f"\nwritten: {write_result('api_load' + suffix, summary)}")
     return 0
 
 

@@ -78,6 +78,9 @@ def _reload_in_master(server):
     from tagger.api.state import ReloadRejected, bump_generation
 
     app = _flask_app(server.app.callable)  # the preloaded app
+    if app is not None and "tagger" not in getattr(app, "extensions", {}):
+        server.log.info("SIGHUP: no model in this app, nothing to reload")
+        return
     if app is None:  # not preloaded: the workers load and verify by themselves
         from tagger.api.config import load_config
         from tagger.api.state import ModelHolder
@@ -101,7 +104,9 @@ def post_worker_init(worker):
     """Start the reload watcher and publish the model metric as soon as a worker is up,
     not at its first request."""
     try:
-        _flask_app(worker.wsgi).extensions["tagger"]["holder"].ensure_worker_started()
+        state = _flask_app(worker.wsgi).extensions.get("tagger")
+        if state is not None:  # None: another app under this configuration (benchmarks)
+            state["holder"].ensure_worker_started()
     except Exception:  # noqa: BLE001 - the request path starts it lazily anyway
         worker.log.exception("could not start the model watcher")
 
