@@ -289,10 +289,11 @@ def oov_counts(documents: Sequence[Document], vocabulary: frozenset[str]
     abstract, and how many of them the vocabulary does not know."""
     content = np.empty(len(documents), dtype=np.int64)
     unknown = np.empty(len(documents), dtype=np.int64)
+    known = vocabulary.__contains__
     for i, doc in enumerate(documents):
         words = content_words(lemmas(doc.title) + lemmas(doc.abstract))
         content[i] = len(words)
-        unknown[i] = sum(1 for word in words if word not in vocabulary)
+        unknown[i] = len(words) - sum(map(known, words))
     return unknown, content
 
 
@@ -449,16 +450,55 @@ def format_report(report: dict) -> str:
              f"({report['reference']['papers']} papers, OOV rate "
              f"{report['reference']['oov_rate']:.1%})",
              f"{'period':9} {'papers':>7} {'no-theme':>8} {'OOV':>6} {'flags':>5}"]
+    few = [row for row in report["periods"] if not row["reference"] and not row["judged"]]
     for row in report["periods"]:
-        note = "ref" if row["reference"] else ("" if row["judged"] else "few")
+        if row in few:
+            continue
+        note = "ref" if row["reference"] else ""
         lines.append(f"{row['period']:9} {row['papers']:7d} {row['no_theme_share']:8.1%} "
                      f"{row['oov_rate']:6.1%} {len(row['flags']):5d} {note}")
+    if few:
+        lines.append(f"(+ {len(few)} periods with fewer than "
+                     f"{report['thresholds']['min_papers']} papers, "
+                     f"{sum(r['papers'] for r in few)} in all: in the JSON, never judged)")
     lines.append("")
     if not report["flags"]:
         lines.append("no flags")
+    else:
+        lines += ["flags by theme:"] + ["  " + describe_theme_flags(row)
+                                         for row in flags_by_theme(report)] + ["", "flags:"]
     for flag in report["flags"]:
         lines.append(describe_flag(flag))
     return "\n".join(lines)
+
+
+def flags_by_theme(report: dict) -> list[dict]:
+    """One line per theme (or ``oov``) that has flags: how many periods, the first and last,
+    and which way the share moved: the curator's short list."""
+    summary: dict[str, dict] = {}
+    for flag in report["flags"]:
+        key = flag["theme"] or "out-of-vocabulary words"
+        item = summary.setdefault(key, {"theme": key, "periods": 0, "first": flag["period"],
+                                        "last": flag["period"], "kinds": Counter(),
+                                        "up": 0, "down": 0})
+        if flag["period"] != item["last"] or not item["periods"]:
+            item["periods"] += 1
+        item["last"] = flag["period"]
+        item["kinds"][flag["kind"]] += 1
+        if flag["kind"] == "rate":
+            item["up" if flag["ratio"] > 1 else "down"] += 1
+    rows = sorted(summary.values(), key=lambda r: (-r["periods"], r["theme"]))
+    for row in rows:
+        row["kinds"] = dict(row["kinds"])
+    return rows
+
+
+def describe_theme_flags(row: dict) -> str:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in row["kinds"].items())
+    moves = (f"; share up in {row['up']}, down in {row['down']}"
+             if row["up"] or row["down"] else "")
+    return (f"{row['theme']}: flagged in {row['periods']} period(s), {row['first']} to "
+            f"{row['last']} ({kinds}{moves})")
 
 
 def describe_flag(flag: dict) -> str:

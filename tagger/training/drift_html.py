@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.training.drift import describe_flag
+from tagger.training.drift import describe_flag, describe_theme_flags, flags_by_theme
 
 PLOTS = ("volume", "share", "scores", "psi")
 
@@ -207,8 +207,11 @@ def render_html(report: dict, plots: list[Path], title: str = "Drift report") ->
         f"Periods with fewer than {t['min_papers']} papers are listed but not judged.</p>")
     parts.append(f"<h2>Flags ({len(report['flags'])})</h2>")
     if report["flags"]:
+        parts.append("<p>By theme:</p><ul>" + "".join(
+            f"<li>{e(describe_theme_flags(row))}</li>" for row in flags_by_theme(report))
+            + "</ul><details><summary>Every flag</summary>")
         parts.append("<ul>" + "".join(f"<li>{e(describe_flag(f))}</li>"
-                                      for f in report["flags"]) + "</ul>")
+                                      for f in report["flags"]) + "</ul></details>")
     else:
         parts.append("<p>No flags: nothing moved beyond the thresholds.</p>")
     parts += [_img(p) for p in plots]
