@@ -186,3 +186,32 @@ def test_vocabulary_comes_from_the_model(small_model):
     docs = [Document(id="a", title="Forecasting", abstract="Zyxwv forecasting qwertyuiop.")]
     unknown, content = drift.oov_counts(docs, vocabulary)
     assert (int(unknown[0]), int(content[0])) == (2, 4)
+
+
+def test_worker_processes_give_the_same_report(feed, small_model, report_run):
+    path, _bad = feed
+    result, _out = report_run
+    parallel = run_tagger("report", str(path), "--model", str(small_model), "--json",
+                          "--reference-periods", "2", "--min-papers", "100", "--quiet",
+                          "--jobs", "2", "--batch-size", "64")
+    assert parallel.returncode == 3
+    one, two = json.loads(result.stdout), json.loads(parallel.stdout)
+    for report in (one, two):
+        del report["timing"]
+    assert one == two
+
+
+def test_dated_documents_filters_months_and_reports_bad_ones():
+    docs = [Document(id="a", abstract="x", month="2025-01", source="f", line=1),
+            Document(id="b", abstract="x", month="", source="f", line=2),
+            Document(id="c", abstract="x", month="2025-07", source="f", line=3)]
+    errors: list = []
+    counts = drift.FeedCounts()
+    kept = list(drift.dated_documents(docs, errors.append, counts,
+                                      drift.parse_month_range("2025-01:2025-06")))
+    assert [d.id for d in kept] == ["a"]
+    assert [str(e) for e in errors] == ["f:2: no 'month' field (YYYY-MM)"]
+    assert (counts.read, counts.skipped, counts.outside) == (3, 1, 1)
+    assert drift.parse_month_range("2025-03") == ("2025-03", "2025-03")
+    with pytest.raises(ValueError):
+        drift.parse_month_range("2025-06:2025-01")

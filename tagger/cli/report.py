@@ -20,6 +20,7 @@ from tagger.cli.common import (
     add_model_argument,
     exit_status,
     load_model_or_fail,
+    resolved_model_dir,
 )
 from tagger.corpus import CorpusError, read_corpus
 
@@ -66,6 +67,8 @@ def register(subparsers) -> None:
                         "(0.02 = 2 points)")
     parser.add_argument("--batch-size", type=int, default=512, metavar="N",
                         help="papers scored per batch (512)")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="score in N worker processes (default 1)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     parser.set_defaults(handler=run)
 
@@ -73,7 +76,8 @@ def register(subparsers) -> None:
 def _thresholds(args):
     from tagger.training.drift import DriftThresholds
 
-    checks = [("--sample", args.sample, 1), ("--reference-periods", args.reference_periods, 1),
+    checks = [("--sample", args.sample, 1), ("--jobs", args.jobs, 1),
+              ("--reference-periods", args.reference_periods, 1),
               ("--min-papers", args.min_papers, 1), ("--batch-size", args.batch_size, 1)]
     for name, value, low in checks:
         if value is not None and value < low:
@@ -121,9 +125,14 @@ def run(args) -> int:
     if args.sample:
         documents = drift.sample_per_period(documents, args.sample, args.by, args.seed)
     try:
-        accumulator = drift.scan_feed(tagger, documents, by=args.by,
-                                      batch_size=args.batch_size,
-                                      progress=_Progress(args.quiet))
+        if args.jobs > 1:
+            accumulator = drift.scan_feed_parallel(
+                resolved_model_dir(args.model), tagger.taxonomy.ids, documents, args.jobs,
+                by=args.by, batch_size=args.batch_size, progress=_Progress(args.quiet))
+        else:
+            accumulator = drift.scan_feed(tagger, documents, by=args.by,
+                                          batch_size=args.batch_size,
+                                          progress=_Progress(args.quiet))
     except CorpusError as error:
         raise CommandError(str(error)) from None
     scored = sum(stats.papers for stats in accumulator.periods.values())

@@ -338,6 +338,57 @@ def scan_feed(tagger: Tagger, documents: Iterable[Document], by: str = "month",
     return accumulator
 
 
+# --- the same in worker processes (``tagger report --jobs N``) ----------------------------------
+
+_vocabularies: dict[str, frozenset[str]] = {}
+
+
+def _score_in_worker(model_dir: str, by: str, batch: list[Document]) -> tuple:
+    """One batch scored in a pool worker: the model (checksum-verified) and its vocabulary
+    are loaded once per process; returns what :meth:`DriftAccumulator.add` takes."""
+    from tagger.bulk.scoring import model_from_dir
+
+    tagger = model_from_dir(model_dir)
+    if model_dir not in _vocabularies:
+        _vocabularies[model_dir] = model_vocabulary(tagger)
+    oov, content = oov_counts(batch, _vocabularies[model_dir])
+    return ([period_of(document_month(d), by) for d in batch], tagger.score(batch), oov,
+            content, [primary_category(d) for d in batch])
+
+
+def scan_feed_parallel(model_dir: str | Path, theme_ids: Sequence[str],
+                       documents: Iterable[Document], jobs: int, by: str = "month",
+                       batch_size: int = BATCH_SIZE,
+                       progress: Callable[[int], None] | None = None) -> DriftAccumulator:
+    """:func:`scan_feed` over ``jobs`` forked worker processes. Reading stays in this process
+    and at most ``2 * jobs + 1`` batches are in flight, so memory stays flat; the sums are
+    the same whatever the order batches finish in."""
+    import multiprocessing
+    from collections import deque
+
+    accumulator = DriftAccumulator(theme_ids, by)
+    model_dir = str(Path(model_dir).resolve())
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    iterator = iter(documents)
+    window: deque = deque()
+
+    def collect() -> None:
+        periods, scores, oov, content, categories = window.popleft().get()
+        accumulator.add(periods, scores, oov, content, categories)
+        if progress is not None:
+            progress(len(periods))
+
+    with context.Pool(jobs) as pool:
+        while batch := list(islice(iterator, batch_size)):
+            window.append(pool.apply_async(_score_in_worker, (model_dir, by, batch)))
+            if len(window) > 2 * jobs:
+                collect()
+        while window:
+            collect()
+    return accumulator
+
+
 # --- analysis ------------------------------------------------------------------------------
 
 
