@@ -166,7 +166,7 @@ def serve_gunicorn(app: str, workers: int = 2, threads: int = 2,
     configuration (tagger/api/gunicorn_conf.py: same worker class, preload, logs), with the
     same command line ``tagger serve`` builds."""
     sys.path.insert(0, str(REPO))
-    from tagger.cli.serve import gunicorn_command
+    from tagger.api.launch import gunicorn_command
 
     port = free_port()
     log_path = log_path or Path(f"/tmp/tagger-bench-{port}.log")

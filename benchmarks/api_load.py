@@ -36,7 +36,6 @@ from _common import (
     machine,
     percentile,
     read_documents,
-    serve,
     serve_gunicorn,
     wait_ready,
     write_result,
@@ -226,11 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             results["tagger"] = measure_server(None, args.url.rstrip("/"), bodies, bodies_path,
                                                args, use_wrk)
         else:
-            echo_app = "echo_app:app" if args.worker_class == "tagger" else "echo_app:wsgi"
+            # Both through the command line ``tagger serve`` execs (gunicorn_command), so the
+            # two servers differ in the app only.
+            plain = args.worker_class != "tagger"
+            apps = {"echo": "echo_app:wsgi" if plain else "echo_app:app",
+                    "tagger": "tagger.api.wsgi:app" if plain else "tagger.api.asgi:app"}
+            model_env = {**env, "TAGGER_MODEL": str(args.model.resolve())}
             targets = {
-                "echo": lambda: serve_gunicorn(echo_app, args.workers, args.threads, env),
-                "tagger": lambda: serve(args.model, workers=args.workers, threads=args.threads,
-                                        env=env),
+                "echo": lambda: serve_gunicorn(apps["echo"], args.workers, args.threads, env),
+                "tagger": lambda: serve_gunicorn(apps["tagger"], args.workers, args.threads,
+                                                 model_env),
             }
             for name, start in targets.items():
                 if args.only and name != args.only:

@@ -1,7 +1,8 @@
 """Soak: minutes of mixed valid and hostile traffic with a model reload every 30 s.
 
-Starts ``tagger serve --workers 2`` (shipped model, an admin token set) on a free 127.0.0.1
-port, runs 16 closed-loop client threads for ``--seconds`` (default 300) sending real
+Starts the API with the gunicorn command line ``tagger serve --workers 2`` execs (shipped
+model, an admin token set) on a free 127.0.0.1 port, runs 16 closed-loop client threads for
+``--seconds`` (default 300) sending real
 abstracts from ``../shared/corpus/unlabelled.jsonl`` plus malformed requests of every kind the
 API must refuse, and reloads the model through ``POST /v1/admin/reload`` every
 ``--reload-every`` seconds. Reports requests served, statuses by class, 5xx count, failed valid
@@ -35,7 +36,7 @@ from _common import (
     machine,
     percentile,
     read_documents,
-    serve,
+    serve_gunicorn,
     write_result,
 )
 
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--reload-every", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="app threads per worker")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--corpus", type=Path, default=UNLABELLED)
@@ -286,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     env = {"TAGGER_ADMIN_TOKEN": token, "TAGGER_MODEL": str(models.link)}
     tally = Tally()
     reloads: list[dict] = []
-    with scratch, serve(models.link, workers=args.workers, env=env) as server:
+    # The command line ``tagger serve`` execs (tagger.api.launch), with the model link pinned.
+    with scratch, serve_gunicorn("tagger.api.asgi:app", workers=args.workers,
+                                 threads=args.threads, env=env) as server:
         # Warm both workers on every kind of request, then once more after one reload in
         # every worker (SIGHUP to the master): a worker's first reload replaces the model it
         # shared copy-on-write with the master by a private copy, a one-off step reported as

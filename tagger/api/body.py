@@ -10,6 +10,8 @@ from flask import current_app, request
 from tagger.api.errors import ApiError
 
 _JSON_CHARSETS = {"utf-8", "utf8"}
+# The environ key under which tagger.api.bridge passes the complete body as bytes.
+BUFFERED_BODY = "tagger.body"
 
 
 def is_json_media_type(mimetype: str) -> bool:
@@ -21,6 +23,9 @@ def _read_capped(limit: int) -> bytes:
     """The raw body, at most ``limit`` bytes. With a Content-Length (already checked against
     the limit) Werkzeug reads exactly that; a streamed (chunked) body is read from the server's
     input in blocks and refused with 413 as soon as it passes the limit."""
+    buffered = request.environ.get(BUFFERED_BODY)
+    if buffered is not None:  # read whole by the bridge, already checked against the limit
+        return buffered
     if request.content_length is not None:
         return request.get_data(cache=False)
     stream = request.environ["wsgi.input"]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tagger.api.body import BUFFERED_BODY
 from tagger.api.errors import error_body
 
 _access = logging.getLogger("gunicorn.access")
@@ -235,6 +236,7 @@ def _environ(scope: Scope, body: bytes) -> dict:
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
         "wsgi.input": io.BytesIO(body),
+        BUFFERED_BODY: body,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,

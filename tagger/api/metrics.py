@@ -45,17 +45,33 @@ def method_label(method: str) -> str:
     return method if method in STANDARD_METHODS else "other"
 
 
+# ``labels(...)`` costs a lock and a tuple lookup each time; the children are cached per
+# process (the label sets are bounded, so are these dicts).
+_request_children: dict[tuple[str, str, int], tuple] = {}
+_tag_children: dict[str, object] = {}
+
+
 def record_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    status_text = str(status)
-    REQUESTS.labels(endpoint, method_label(method), status_text).inc()
-    LATENCY.labels(endpoint, status_text).observe(seconds)
+    key = (endpoint, method_label(method), status)
+    children = _request_children.get(key)
+    if children is None:
+        status_text = str(status)
+        children = (REQUESTS.labels(key[0], key[1], status_text),
+                    LATENCY.labels(endpoint, status_text))
+        _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def record_results(results: list[dict]) -> None:
     DOCUMENTS.inc(len(results))
     for result in results:
         for tag in result["tags"]:
-            TAGS.labels(tag["theme"]).inc()
+            theme = tag["theme"]
+            child = _tag_children.get(theme)
+            if child is None:
+                child = _tag_children[theme] = TAGS.labels(theme)
+            child.inc()  # type: ignore[attr-defined]
 
 
 def record_model_swap(old: Tagger | None, new: Tagger) -> None:

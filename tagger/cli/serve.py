@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
+from tagger.api.launch import gunicorn_command
 from tagger.artifact import MODEL_ENV, ModelError, verify_model_dir
 from tagger.cli.common import EXIT_USAGE, CommandError, add_model_argument, resolved_model_dir
 
@@ -32,17 +32,7 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
-    """The gunicorn command line. The default worker runs the ASGI bridge
-    (``tagger.api.asgi``); ``$TAGGER_WORKER_CLASS=gthread|sync`` (benchmarks) the WSGI app."""
-    import tagger.api as api
-
-    config = Path(api.__file__).resolve().parent / "gunicorn_conf.py"
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    plain_wsgi = os.environ.get("TAGGER_WORKER_CLASS", "tagger") != "tagger"
-    return [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", address,
-            "--workers", str(workers), "--threads", str(threads),
-            "tagger.api.wsgi:app" if plain_wsgi else "tagger.api.asgi:app"]
+__all__ = ["gunicorn_command", "register", "run"]
 
 
 def run(args) -> int:

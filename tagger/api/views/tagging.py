@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cache
 
 import sklearn
@@ -46,9 +46,11 @@ def _tag(tagger: Tagger, requests: list[dict]) -> list[dict]:
         positions = [i for i, r in enumerate(requests) if r["explain"] == explain]
         if not positions:
             continue
-        with _lean_sklearn():
-            tagged = tagger.tag([_document(requests[i]) for i in positions],
-                                explain_tags=explain, all_scores=want_scores)
+        documents = [_document(requests[i]) for i in positions]
+        # One abstract never reaches scikit-learn's validation (the estimator scores it on
+        # its own path), so the context's two set_config calls would be pure cost there.
+        with _lean_sklearn() if len(documents) > 1 else nullcontext():
+            tagged = tagger.tag(documents, explain_tags=explain, all_scores=want_scores)
         for i, result in zip(positions, tagged, strict=True):
             result["id"] = requests[i]["id"]
             if not requests[i]["all_scores"]:
