@@ -11,6 +11,8 @@ import csv
 import gzip
 import io
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -88,11 +90,29 @@ def open_binary(path: str) -> IO[bytes]:
     if path == STDIN:
         return sys.stdin.buffer
     try:
+        # Checked before opening: opening a FIFO nobody writes to would hang, and a
+        # directory or device is never a corpus (pipe data in through stdin with ``-``).
+        kind = _file_kind(os.stat(path).st_mode)
+        if kind:
+            raise CorpusError(f"{path}: cannot read: {kind}, not a regular file")
         if path.lower().endswith(".gz"):
             return gzip.open(path, "rb")
         return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as error:
         raise CorpusError(f"{path}: cannot open: {error.strerror}") from None
+
+
+def _file_kind(mode: int) -> str:
+    """"" for a regular file, else what it is."""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def _make_document(
@@ -286,11 +306,17 @@ def read_documents(
         raise CorpusError(f"{source}: the plain-text format carries no tags; use JSON Lines or CSV")
     stream = open_binary(source)
     try:
-        for item in _READERS[fmt](stream, source, labelled, limits or Limits.unlimited()):
-            if isinstance(item, RecordError):
-                handler(item)
-            else:
-                yield item
+        try:
+            for item in _READERS[fmt](stream, source, labelled, limits or Limits.unlimited()):
+                if isinstance(item, RecordError):
+                    handler(item)
+                else:
+                    yield item
+        except EOFError:  # gzip cut short
+            raise CorpusError(f"{source}: cannot read: compressed file ends early") from None
+        except OSError as error:  # EIO, a bad gzip header, ...
+            reason = error.strerror or str(error)
+            raise CorpusError(f"{source}: cannot read: {reason}") from None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

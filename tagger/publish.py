@@ -9,6 +9,7 @@ modified, so rolling back is as cheap and as safe as publishing.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from dataclasses import dataclass
@@ -29,13 +30,29 @@ class Switch:
     manifest: dict
 
 
+def _resolve(path: Path, strict: bool = True) -> Path:
+    """``path.resolve()`` with a one-line :class:`ModelError` for a symlink loop or (strict) a
+    dangling link (Python 3.11 raises RuntimeError for loops, later versions OSError)."""
+    try:
+        return path.resolve(strict=strict)
+    except RuntimeError:
+        raise ModelError(f"{path}: symlink loop (too many levels of symbolic links)") from None
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such model directory") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ModelError(f"{path}: symlink loop (too many levels of symbolic links)"
+                             ) from None
+        raise ModelError(f"{path}: {error.strerror or error}") from None
+
+
 def _target(link: Path) -> Path | None:
     """Where a pointer symlink leads (absolute), or None when there is none."""
     if not link.is_symlink():
         if link.exists():
             raise ModelError(f"{link}: exists and is not a symlink; refusing to replace it")
         return None
-    return (link.parent / os.readlink(link)).resolve()
+    return _resolve(link.parent / os.readlink(link), strict=False)  # the old model may be gone
 
 
 def _point(link: Path, target: Path) -> None:
@@ -58,10 +75,15 @@ def publish(model_dir: str | Path, root_dir: str | Path | None = None) -> Switch
     ``models_root/previous`` (``root_dir`` defaults to :func:`models_root`).
     Raises :class:`ModelError` (nothing changed) if it fails to verify.
     """
-    target = Path(model_dir).resolve()
+    target = _resolve(Path(model_dir))
+    if not target.is_dir():
+        raise ModelError(f"{model_dir}: not a directory")
     manifest = verify_model_dir(target)
     root = Path(root_dir) if root_dir is not None else models_root()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelError(f"{root}: cannot create the models root: {error.strerror}") from None
     current, previous = root / CURRENT, root / PREVIOUS
     old = _target(current)
     _target(previous)  # refuse early if `previous` is something other than our symlink

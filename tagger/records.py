@@ -184,3 +184,38 @@ def _json_type(value: object) -> str:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class ErrorDigest:
+    """Reports skipped records without flooding: the first ``show`` messages as they come,
+    then, at :meth:`finish`, one line per reason for the rest (a whole file of unlabelled
+    records is one line, not thousands). Messages go through ``say`` (a progress bar may need
+    to print them). Errors without a ``reason`` (a whole file unreadable) are always shown."""
+
+    def __init__(self, say, show: int = 20):
+        self.say = say
+        self.show = show
+        self.count = 0
+        self.shown = 0
+        self.hidden: dict[str, list] = {}  # reason -> [count, first location]
+
+    def __call__(self, error) -> None:
+        self.count += 1
+        reason = getattr(error, "reason", None)
+        if reason is None or self.shown < self.show:
+            self.shown += 1
+            self.say(str(error))
+            return
+        key = re.sub(r" \([\d,]+\)$", "", reason)
+        entry = self.hidden.setdefault(key, [0, f"{error.source}:{error.line}"])
+        entry[0] += 1
+
+    def finish(self) -> None:
+        """Print the per-reason counts of the messages not shown (nothing if all were)."""
+        if not self.hidden:
+            return
+        hidden = sum(count for count, _ in self.hidden.values())
+        self.say(f"... and {hidden:,} more skipped records not shown, by reason:")
+        for reason, (count, first) in sorted(self.hidden.items(), key=lambda kv: -kv[1][0]):
+            self.say(f"  {count:,} x {reason} (first at {first})")
+        self.hidden = {}

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
-from tagger.bulk.resume import cut_torn_line
+from tagger.bulk.resume import ResumeError, recognise_output
 
 REPO = Path(__file__).resolve().parent.parent
 _WORDS = ["kalman", "filter", "state", "space", "forecasting", "sensor", "causal", "graph",
@@ -223,22 +225,49 @@ def test_usage_errors_exit_2(corpus, small_model, flags):
     assert result.stdout == ""
 
 
-def test_cut_torn_line(tmp_path):
-    path = tmp_path / "f"
-    path.write_bytes(b'{"id": 1}\n{"id": 2}\n{"id"')
-    assert cut_torn_line(path) == 20 and path.read_bytes() == b'{"id": 1}\n{"id": 2}\n'
-    assert cut_torn_line(path) == 20
-    path.write_bytes(b"no newline at all")
-    assert cut_torn_line(path) == 0 and path.read_bytes() == b""
+def _recognise(path: Path, data: bytes, formatter: Formatter | None = None):
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return recognise_output(path, fd, formatter or Formatter())
+    finally:
+        os.close(fd)
+
+
+def test_recognise_output_finds_the_complete_part_and_never_writes(tmp_path):
+    path = tmp_path / "f.jsonl"
+    good = b'{"id": "a", "tags": []}\n{"id": "b", "tags": []}\n'
+    assert _recognise(path, good + b'{"id": "c", "ta') == (["a", "b"], len(good))
+    assert _recognise(path, good) == (["a", "b"], len(good))
+    assert _recognise(path, b'{"id') == ([], 0)
+    for alien in (b'{"config": 1}', b'{"config": 1}\n{"id": "a", "tags": []}\n',
+                  b'{"id": "a", "tags": []}\nplain text', b"no newline at all",
+                  b'{"id": "a", "tags": [], "scores": {}}\n',  # written with --all-scores
+                  b'{"id": "a", "tags": [], "extra": 1}\n', b"\xff\xfe\n"):
+        with pytest.raises(ResumeError, match="left untouched|not tagger output|all-scores"):
+            _recognise(path, alien)
+        assert path.read_bytes() == alien
+    csv_formatter = Formatter("csv")
+    header = csv_formatter.header().encode()
+    body = header + b'"multi\nline id",time-series,0.9\nb,,\n'
+    assert _recognise(path, body + b'"torn\nid",ti', csv_formatter) == (
+        ["multi\nline id", "b"], len(body))
+    assert _recognise(path, header[:5], csv_formatter) == ([], 0)
+    with pytest.raises(ResumeError, match="CSV header"):
+        _recognise(path, b"name,value\nx,1\n", csv_formatter)
 
 
 def test_progress_plain_lines_bar_and_quiet():
     plain = io.StringIO()
     progress = Progress(plain, interval=0, tty=False)
+    progress.update(512)  # the first result: start-up time is not counted in the rate
+    time.sleep(0.01)
     progress.update(512)
     progress.message("f.jsonl:3: empty abstract")
-    assert plain.getvalue().splitlines()[0].startswith("tagger tag: 512 records tagged (")
-    assert plain.getvalue().splitlines()[1] == "f.jsonl:3: empty abstract"
+    lines = plain.getvalue().splitlines()
+    assert lines[0] == "tagger tag: 512 records tagged"
+    assert re.fullmatch(r"tagger tag: 1024 records tagged \(\d+/s\)", lines[1])
+    assert lines[2] == "f.jsonl:3: empty abstract"
 
     quiet = io.StringIO()
     progress = Progress(quiet, quiet=True, interval=0, tty=True)

@@ -63,7 +63,8 @@ def test_tag_partial_input_exits_3_and_names_the_bad_lines(mixed_run):
     assert result.stdout == ""  # -o: nothing on stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith(str(papers))]
     assert errors == [
-        f"{papers}:3: not valid JSON (Expecting property name enclosed in double quotes)",
+        f"{papers}:3: not valid JSON (Expecting property name enclosed in double quotes "
+        "at column 2)",
         f"{papers}:4: no 'abstract' field",
     ]
     assert last_line(result.stderr) == "tagged 3, skipped 2"

@@ -3,13 +3,28 @@ responses are documented by them (``/openapi.json``) and checked against them in
 
 Limits that come from configuration (abstract length, batch size) are applied per schema
 instance, so one app can run with its own limits without global state.
+
+What a good record is (abstract, title, id) is decided by :mod:`tagger.records`, the rules the
+CLI's readers use too: the same record is accepted or refused the same way, with the same
+message, whether it comes in a file or over HTTP.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+from tagger.records import (
+    MAX_ABSTRACT_CHARS,
+    MAX_ID_CHARS,
+    MAX_TITLE_CHARS,
+    Limits,
+    check_abstract,
+    check_id,
+    check_title,
+    text_problem,
+)
 
 
 class StrictBoolean(fields.Boolean):
@@ -22,19 +37,33 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _no_nul(value: str) -> None:
-    """NUL bytes and lone surrogates (legal in JSON escapes, not in text) are refused."""
-    if "\x00" in value:
-        raise ValidationError("Must not contain NUL characters.")
-    if _SURROGATE.search(value):
-        raise ValidationError("Must not contain unpaired surrogate code points.")
+    """A marshmallow validator for other schemas' free-text fields: NUL characters and lone
+    surrogates are refused, with the shared message of :func:`tagger.records.text_problem`."""
+    problem = text_problem("value", value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def _add_validator(field: fields.Field, validator) -> None:
     field.validators = [*field.validators, validator]
+
+
+class RecordField(fields.String):
+    """A string field checked by a :mod:`tagger.records` rule (``check(value, limits)`` returns
+    the reason a value is refused). The rule sees the raw JSON value, so type errors get the
+    shared message too; the schema sets :attr:`limits` per instance."""
+
+    def __init__(self, check: Callable[[object, Limits], str | None], **kwargs):
+        super().__init__(**kwargs)
+        self.check = check
+        self.limits = Limits()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        problem = self.check(value, self.limits)
+        if problem:
+            raise ValidationError(problem)
+        return value
 
 
 class TagRequestSchema(Schema):
@@ -43,29 +72,38 @@ class TagRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    abstract = fields.String(required=True, validate=[validate.Length(min=1), _no_nul],
-                             metadata={"description": "The abstract (required, non-blank).",
-                                       "pattern": r"\S"})
-    title = fields.String(load_default="", validate=_no_nul,
-                          metadata={"description": "Optional title; scored with the abstract."})
-    id = fields.String(load_default=None, validate=[validate.Length(max=512), _no_nul],
-                       metadata={"description": "Echoed back in the result."})
+    abstract = RecordField(check_abstract, required=True,
+                           error_messages={"required": "no 'abstract' field",
+                                           "null": "abstract is null"},
+                           validate=validate.Length(min=1),
+                           metadata={"description": "The abstract (required, non-blank).",
+                                     "pattern": r"\S"})
+    title = RecordField(check_title, load_default="", allow_none=True,
+                        metadata={"description": "Optional title; scored with the abstract."})
+    id = RecordField(check_id, load_default=None, allow_none=True,
+                     validate=validate.Length(max=MAX_ID_CHARS),
+                     metadata={"description": "Echoed back in the result."})
     explain = StrictBoolean(load_default=False,
                             metadata={"description": "Add the phrases that drove each tag."})
     all_scores = StrictBoolean(load_default=False,
                                metadata={"description": "Add every theme's score."})
 
-    def __init__(self, *args, max_abstract_chars: int = 20_000, max_title_chars: int = 2_000,
-                 **kwargs):
+    def __init__(self, *args, max_abstract_chars: int = MAX_ABSTRACT_CHARS,
+                 max_title_chars: int = MAX_TITLE_CHARS, **kwargs):
         super().__init__(*args, **kwargs)
+        limits = Limits(max_abstract_chars=max_abstract_chars, max_title_chars=max_title_chars)
+        for name in ("abstract", "title", "id"):
+            self.fields[name].limits = limits  # type: ignore[attr-defined]
+        # Documentation only (the rule above already enforces it): maxLength in /openapi.json.
         # Field copies share their validator list with the class: extend with new lists.
         _add_validator(self.fields["abstract"], validate.Length(max=max_abstract_chars))
         _add_validator(self.fields["title"], validate.Length(max=max_title_chars))
 
-    @validates("abstract")
-    def _not_blank(self, value: str, **_kwargs) -> None:
-        if not value.strip():
-            raise ValidationError("Must not be blank.")
+    @post_load
+    def _no_null_title(self, data: dict, **_kwargs) -> dict:
+        if data.get("title") is None:
+            data["title"] = ""  # null means no title, as in files
+        return data
 
 
 class TagBatchRequestSchema(Schema):
@@ -76,8 +114,8 @@ class TagBatchRequestSchema(Schema):
 
     documents = fields.List(fields.Nested(TagRequestSchema), required=True)
 
-    def __init__(self, *args, max_batch: int = 500, max_abstract_chars: int = 20_000,
-                 max_title_chars: int = 2_000, **kwargs):
+    def __init__(self, *args, max_batch: int = 500, max_abstract_chars: int = MAX_ABSTRACT_CHARS,
+                 max_title_chars: int = MAX_TITLE_CHARS, **kwargs):
         super().__init__(*args, **kwargs)
         documents = self.fields["documents"]
         _add_validator(documents, validate.Length(min=1, max=max_batch))

@@ -7,10 +7,12 @@ what crosses the process boundary, and plain tuples of strings pickle fastest.
 from __future__ import annotations
 
 import glob
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 from tagger.corpus import STDIN, CorpusError, Document, RecordError, open_binary, read_documents
+from tagger.records import Limits
 
 Record = tuple[str, str, str]
 Batch = list[Record]
@@ -35,19 +37,35 @@ def expand_inputs(patterns: Iterable[str]) -> Iterator[str | CorpusError]:
 
 
 def read_records(
-    inputs: Iterable[str], on_error: Callable[[RecordError | CorpusError], None]
+    inputs: Iterable[str],
+    on_error: Callable[[RecordError | CorpusError], None],
+    limits: Limits | None = None,
+    fmt: str | None = None,
 ) -> Iterator[tuple[str, Record]]:
     """``(source, record)`` for every good record of every input, in order; bad records and
-    unreadable inputs go to ``on_error`` and the stream goes on."""
+    unreadable inputs go to ``on_error`` and the stream goes on. ``fmt`` forces the format;
+    otherwise stdin is sniffed (JSON Lines when it starts with ``{``, else plain text)."""
     for path in expand_inputs(inputs):
         if isinstance(path, CorpusError):
             on_error(path)
             continue
         try:
-            for doc in read_documents(path, on_error=on_error):
+            path_fmt = fmt or (stdin_format() if path == STDIN else None)
+            for doc in read_documents(path, on_error=on_error, fmt=path_fmt, limits=limits):
                 yield path, (doc.id, doc.title, doc.abstract)
         except CorpusError as error:
             on_error(error)
+
+
+def stdin_format() -> str:
+    """``jsonl`` when stdin's first non-blank byte is ``{``, else ``text`` (an abstract pasted
+    or piped in). Peeks without consuming, so the reader still sees every byte."""
+    stream = sys.stdin.buffer
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return "jsonl"
+    head = peek(1 << 16)[: 1 << 16].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "jsonl" if not head or head[:1] == b"{" else "text"
 
 
 def batched(records: Iterator[Record], size: int) -> Iterator[Batch]:

@@ -16,7 +16,10 @@ class Progress:
         self.quiet = quiet
         self.interval = interval
         self.count = 0
-        self.started = self.last_log = time.monotonic()
+        # The rate is measured from the first result on: model loading and worker start-up
+        # are not throughput (counting them made one record look like "19/s").
+        self.first: tuple[float, int] | None = None
+        self.last_log = time.monotonic()
         self.bar = None
         is_tty = self.stream.isatty() if tty is None else tty
         if not quiet and is_tty:
@@ -27,15 +30,28 @@ class Progress:
 
     def update(self, n: int) -> None:
         self.count += n
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (now, self.count)
+            if self.bar is not None:
+                self.bar.reset(total=self.bar.total)  # restart tqdm's clock after start-up
+                self.bar.update(self.count)
+                return
         if self.bar is not None:
             self.bar.update(n)
             return
-        now = time.monotonic()
         if not self.quiet and now - self.last_log >= self.interval:
             self.last_log = now
-            rate = self.count / max(now - self.started, 1e-9)
-            print(f"tagger tag: {self.count} records tagged ({rate:.0f}/s)",
+            print(f"tagger tag: {self.count} records tagged{self.rate_text(now)}",
                   file=self.stream, flush=True)
+
+    def rate_text(self, now: float | None = None) -> str:
+        """`` (N/s)`` since the first result, or nothing before there is a second one."""
+        if self.first is None:
+            return ""
+        now = time.monotonic() if now is None else now
+        elapsed, done = now - self.first[0], self.count - self.first[1]
+        return f" ({done / elapsed:.0f}/s)" if done and elapsed > 0 else ""
 
     def message(self, text: str) -> None:
         """A line for the user (a skipped record), shown whatever ``quiet`` says."""

@@ -1,4 +1,9 @@
-"""One bulk run: inputs -> batches -> engine -> output, with progress and a summary."""
+"""One bulk run: inputs -> batches -> engine -> output, with progress and a summary.
+
+Order matters for the user's files: the output is checked (and, with ``--resume``, locked and
+recognised) before the model is loaded or an input record read, so a run that cannot finish
+fails at once and leaves every file as it was.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
@@ -13,10 +19,11 @@ from tagger.artifact import MANIFEST_FILE, ModelError, verify_model_dir
 from tagger.bulk.batching import Record, batched, count_lines, read_records
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
-from tagger.bulk.resume import SkipDone, open_for_resume
+from tagger.bulk.resume import ResumeOutput, SkipDone
 from tagger.bulk.scoring import ScoreOptions
-from tagger.corpus import STDIN, CorpusError, RecordError
-from tagger.output import AtomicOutput
+from tagger.corpus import STDIN, CorpusError, Document, RecordError
+from tagger.output import AtomicOutput, OutputError, check_output_path
+from tagger.records import ErrorDigest, Limits
 from tagger.taxonomy import Taxonomy, TaxonomyError
 
 ENGINES = ("local", "dask")
@@ -32,7 +39,8 @@ def default_jobs() -> int:
 
 @dataclass
 class BulkJob:
-    """Everything ``tagger tag`` was asked to do."""
+    """Everything ``tagger tag`` was asked to do. ``documents`` (``--text``) replaces
+    ``inputs``; ``fmt_in`` forces the input format (``text`` for plain text on stdin)."""
 
     inputs: list[str]
     model_dir: Path
@@ -48,6 +56,10 @@ class BulkJob:
     quiet: bool = False
     log_interval: float = 10.0
     max_in_flight: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    fmt_in: str | None = None
+    documents: list[Document] | None = None
+    show_errors: int = 20
 
 
 @dataclass
@@ -55,24 +67,27 @@ class Summary:
     tagged: int = 0
     skipped: int = 0
     resumed: int = 0
+    engine: str = ""
 
 
 def _theme_ids(model_dir: Path) -> tuple[str, ...]:
     manifest = verify_model_dir(model_dir)
     try:
         return tuple(Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir)).ids)
-    except TaxonomyError as error:
+    except (TaxonomyError, AttributeError, TypeError) as error:
         raise ModelError(f"{model_dir / MANIFEST_FILE}: {error}") from None
 
 
-def make_engine(job: BulkJob, options: ScoreOptions):
+def make_engine(job: BulkJob, options: ScoreOptions, small: bool = False):
+    """The engine for ``job``; ``small`` (the whole input fits in one batch) scores in this
+    process: a pool would cost more to start than the work."""
     model_dir = str(Path(job.model_dir).resolve())
     if job.engine == "dask":
         from tagger.bulk.dask_engine import DaskEngine
 
         return DaskEngine(model_dir, options, workers=job.jobs, scheduler=job.scheduler,
                           max_in_flight=job.max_in_flight)
-    if job.jobs == 1:
+    if job.jobs == 1 or small:
         from tagger.bulk.local import SerialEngine
 
         return SerialEngine(model_dir, options)
@@ -84,44 +99,76 @@ def make_engine(job: BulkJob, options: ScoreOptions):
 def run_bulk(job: BulkJob, stderr: TextIO | None = None) -> Summary:
     """Tag every record of ``job.inputs`` into ``job.output`` (stdout when None).
 
-    Raises :class:`ModelError` for an unusable model and
-    :class:`tagger.bulk.resume.ResumeError` for an output that cannot be resumed; bad records
-    never raise: they are reported on ``stderr`` as ``FILE:LINE: reason`` and counted.
+    Raises :class:`ModelError` for an unusable model, :class:`OutputError` for an output that
+    cannot be written and :class:`tagger.bulk.resume.ResumeError` for one that cannot be
+    resumed (in each case before any input is read, and leaving existing files untouched).
+    Bad records never raise: the first ``job.show_errors`` are reported on ``stderr`` as
+    ``FILE:LINE: reason``, then counted per reason, and the run goes on.
     """
     stderr = stderr or sys.stderr
+    check_output_path(job.output, resume=job.resume)
     inputs = job.inputs or [STDIN]
     formatter = Formatter(job.fmt, _theme_ids(Path(job.model_dir)), job.all_scores)
     options = ScoreOptions(formatter, explain=job.explain, all_scores=job.all_scores)
     summary = Summary()
-    show_bar = not job.quiet and stderr.isatty()
-    total = count_lines(inputs) if show_bar else None
-
     progress: Progress | None = None
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress.message(text)
+        else:
+            print(text, file=stderr, flush=True)
+
+    digest = ErrorDigest(say, show=job.show_errors)
 
     def on_error(error: RecordError | CorpusError) -> None:
         summary.skipped += 1
-        if progress is not None:
-            progress.message(str(error))
-        else:
-            print(error, file=stderr, flush=True)
+        digest(error)
 
-    records: Iterator[tuple[str, Record]] = read_records(inputs, on_error)
-    with _open_output(job, formatter) as (out, skip):
-        plain = skip(records) if skip else (record for _, record in records)
-        with make_engine(job, options) as engine:
-            # After the engine started: a pool forks, and tqdm starts a monitor thread.
-            progress = Progress(stderr, quiet=job.quiet, total=total,
-                                interval=job.log_interval)
-            try:
-                for count, text in engine.map(batched(plain, job.batch_size)):
-                    out.write(text)
-                    out.flush()
-                    summary.tagged += count
-                    progress.update(count)
-            finally:
-                progress.close()
-        summary.resumed = skip.resumed if skip else 0
+    records: Iterator[tuple[str, Record]] = (
+        (("--text", (d.id, d.title, d.abstract)) for d in job.documents)
+        if job.documents is not None
+        else read_records(inputs, on_error, limits=job.limits, fmt=job.fmt_in))
+    try:
+        with _open_output(job, formatter) as (out, skip):
+            plain = skip(records) if skip else (record for _, record in records)
+            batches = batched(plain, job.batch_size)
+            head = list(islice(batches, 2))  # a one-batch input is a small job
+            if not head:  # nothing to tag: no model to load
+                out.flush()
+                summary.resumed = skip.resumed if skip else 0
+                return summary
+            small = len(head) < 2
+            engine = make_engine(job, options, small=small)
+            summary.engine = type(engine).__name__
+            show_bar = not (job.quiet or small) and stderr.isatty()
+            total = count_lines(inputs) if show_bar and job.documents is None else None
+            with engine:
+                # After the engine started: a pool forks, and tqdm starts a monitor thread.
+                progress = Progress(stderr, quiet=job.quiet or small, total=total,
+                                    interval=job.log_interval)
+                try:
+                    for count, text in engine.map(chain(head, batches)):
+                        _write(out, text, job.output)
+                        summary.tagged += count
+                        progress.update(count)
+                finally:
+                    progress.close()
+                    progress = None
+            summary.resumed = skip.resumed if skip else 0
+    finally:
+        digest.finish()
     return summary
+
+
+def _write(out, text: str, path: str | None) -> None:
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as error:
+        if path in (None, "-"):
+            raise
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 class _open_output:
@@ -132,20 +179,40 @@ class _open_output:
         self.job = job
         self.formatter = formatter
         self.atomic: AtomicOutput | None = None
-        self.handle: TextIO | None = None
+        self.resume: ResumeOutput | None = None
 
-    def __enter__(self) -> tuple[TextIO, SkipDone | None]:
+    def __enter__(self) -> tuple[TextIO | ResumeOutput, SkipDone | None]:
         if self.job.resume:
             assert self.job.output not in (None, "-"), "--resume needs an output file"
-            self.handle, skip = open_for_resume(Path(self.job.output), self.formatter)
-            return self.handle, skip
+            self.resume = ResumeOutput(Path(self.job.output), self.formatter, self.job.explain)
+            try:
+                skip = self.resume.open()
+            except OSError as error:
+                raise OutputError(f"{self.job.output}: {error.strerror or error}") from None
+            return self.resume, skip
         self.atomic = AtomicOutput(self.job.output)
         handle = self.atomic.__enter__()
-        handle.write(self.formatter.header())
+        _write(handle, self.formatter.header(), self.job.output)
         return handle, None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.atomic is not None:
             self.atomic.__exit__(exc_type, exc, tb)
-        elif self.handle is not None:
-            self.handle.close()
+        elif self.resume is not None:
+            try:
+                self.resume.close(failed=exc_type is not None)
+            except OSError as error:
+                if exc_type is None:
+                    raise OutputError(f"{self.job.output}: cannot write: "
+                                      f"{error.strerror or error}") from None
+
+
+def documents_from_text(abstract: str, title: str, limits: Limits) -> list[Document]:
+    """``--text``/``--title`` as one record (id ``text``), checked by the shared rules."""
+    from tagger.records import record_problem
+
+    problem = record_problem({"abstract": abstract, "title": title}, limits)
+    if problem:
+        raise ValueError(f"--{'text' if problem[0] == 'abstract' else problem[0]}: {problem[1]}")
+    return [Document(id="text", abstract=abstract.strip(), title=" ".join(title.split()))]
+

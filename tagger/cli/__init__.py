@@ -25,7 +25,13 @@ from tagger.cli import (
     train,
     weak_label,
 )
-from tagger.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError
+from tagger.cli.common import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    CommandError,
+    describe_os_error,
+    finish_reporters,
+)
 
 SUBCOMMANDS = [tag, train, evaluate, themes, info, serve, publish, weak_label, report]
 SUBCOMMANDS += [queue, labels]  # the review loop (issue 13)
@@ -54,10 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except CommandError as error:
+        finish_reporters()
         print(f"tagger {args.command}: error: {error}", file=sys.stderr)
         return error.status
+    except OSError as error:  # any file the command touched: one line, never a traceback
+        if isinstance(error, BrokenPipeError):
+            return EXIT_FAILURE
+        finish_reporters()
+        print(f"tagger {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print(f"tagger {args.command}: interrupted", file=sys.stderr)
         return EXIT_FAILURE
-    except BrokenPipeError:
-        return EXIT_FAILURE
+    finally:
+        finish_reporters()

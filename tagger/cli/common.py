@@ -1,4 +1,8 @@
-"""Pieces shared by the subcommands: exit statuses, error reporting, model loading."""
+"""Pieces shared by the subcommands: exit statuses, error reporting, model loading.
+
+Kept light (no numpy, no model code at import time): every ``tagger`` invocation imports it
+while building the parser, and a small job should not pay for what it does not use.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tagger.artifact import ModelError, default_model_dir, load_model
-from tagger.corpus import RecordError
+from tagger.records import ErrorDigest
 
 if TYPE_CHECKING:
+    from tagger.corpus import RecordError
     from tagger.tagging import Tagger
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
+
+# How many skipped-record messages are printed before the rest are only counted per reason.
+SHOW_ERRORS = 20
 
 
 class CommandError(Exception):
@@ -27,16 +34,34 @@ class CommandError(Exception):
         self.status = status
 
 
-class SkipReporter:
-    """Prints every skipped record as ``FILE:LINE: reason`` on stderr and counts them."""
+_reporters: list[SkipReporter] = []
 
-    def __init__(self, stream=None):
+
+class SkipReporter:
+    """Prints skipped records as ``FILE:LINE: reason`` on stderr and counts them: the first
+    :data:`SHOW_ERRORS` in full, the rest as one line per reason when the command ends
+    (:func:`tagger.cli.main` calls :func:`finish_reporters`, so no command can forget)."""
+
+    def __init__(self, stream=None, show: int = SHOW_ERRORS):
         self.stream = stream or sys.stderr
         self.skipped = 0
+        self.digest = ErrorDigest(self._say, show=show)
+        _reporters.append(self)
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
 
     def __call__(self, error: RecordError) -> None:
         self.skipped += 1
-        print(error, file=self.stream, flush=True)
+        self.digest(error)
+
+    def finish(self) -> None:
+        self.digest.finish()
+
+
+def finish_reporters() -> None:
+    while _reporters:
+        _reporters.pop().finish()
 
 
 def exit_status(done: int, skipped: int) -> int:
@@ -58,11 +83,43 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def load_model_or_fail(model_dir: Path | None) -> Tagger:
+    from tagger.artifact import ModelError, load_model
+
     try:
         return load_model(model_dir)
     except ModelError as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(describe_os_error(error, model_dir)) from None
+    except RecursionError:
+        raise CommandError(f"{model_dir}: too many levels of symbolic links") from None
 
 
 def resolved_model_dir(model_dir: Path | None) -> Path:
+    from tagger.artifact import default_model_dir
+
     return model_dir if model_dir is not None else default_model_dir()
+
+
+def describe_os_error(error: OSError, path: object = None) -> str:
+    """``PATH: reason`` (the path the error names, else ``path``)."""
+    where = error.filename if error.filename is not None else path
+    reason = error.strerror or str(error)
+    return f"{where}: {reason}" if where is not None else reason
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment, read when a command needs it (never while the
+    parser is built, so ``TAGGER_WORKERS=two tagger themes`` still works)."""
+    import os
+
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise CommandError(f"{name}={raw!r}: expected an integer", status=EXIT_USAGE) from None
+    if value < 1:
+        raise CommandError(f"{name}={raw!r}: expected a positive integer", status=EXIT_USAGE)
+    return value

@@ -43,6 +43,11 @@ def run(args) -> int:
             raise CommandError(str(error)) from None
     if not documents:
         raise CommandError("no usable labelled records")
+    from tagger.cli.overlap import overlap_warnings, training_overlap
+
+    overlap = training_overlap(tagger.manifest, args.data, documents)
+    for warning in overlap_warnings(overlap):
+        print(f"tagger evaluate: {warning}", file=sys.stderr)
     try:
         report = evaluate_tagger(tagger, documents, report_dir=args.report)
     except ValueError as error:
@@ -53,6 +58,7 @@ def run(args) -> int:
         from tagger.training.time_split import evaluate_by_period, format_by_period
 
         report["by_period"] = evaluate_by_period(tagger, documents, by=args.by)
+    report["training_overlap"] = overlap
     if args.json:
         print(json.dumps(report, indent=2))
     else:
