@@ -23,10 +23,10 @@ def register(subparsers) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, metavar="N",
-                        default=int(os.environ.get("TAGGER_WORKERS", "2")),
+                        default=None,  # $TAGGER_WORKERS, read by run(): never at parse time
                         help="worker processes (default $TAGGER_WORKERS or 2)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        default=int(os.environ.get("TAGGER_THREADS", "2")),
+                        default=None,
                         help="application threads per worker (default $TAGGER_THREADS or 2)")
     add_model_argument(parser)
     parser.set_defaults(handler=run)
@@ -36,6 +36,10 @@ __all__ = ["gunicorn_command", "register", "run"]
 
 
 def run(args) -> int:
+    from tagger.cli.common import env_int
+
+    args.workers = args.workers or env_int("TAGGER_WORKERS", 2)
+    args.threads = args.threads or env_int("TAGGER_THREADS", 2)
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port {args.port}: expected 0 to 65535", status=EXIT_USAGE)
     if args.workers < 1 or args.threads < 1:
