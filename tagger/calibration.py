@@ -67,9 +67,13 @@ def tune_thresholds(Y: np.ndarray, P: np.ndarray, beta: float = 1.0, min_positiv
     threshold that is best for all themes together.
     """
     Y = np.asarray(Y, dtype=bool)
-    positives = (Y * (1 if sample_weight is None else np.asarray(sample_weight)[:, None])).sum(0)
-    counts = Y.sum(axis=0)
-    pooled = best_threshold(Y.ravel(), P.ravel(), beta) if prior_strength > 0 else default
+    weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
+    positives = (Y * weights[:, None]).sum(axis=0)
+    counts = (Y & (weights > 0)[:, None]).sum(axis=0)  # rows of weight 0 say nothing
+    pooled = default
+    if prior_strength > 0:
+        pooled = best_threshold(Y.ravel(), P.ravel(), beta,
+                                sample_weight=np.repeat(weights, Y.shape[1]))
     thresholds = np.full(Y.shape[1], float(default))
     for k in range(Y.shape[1]):
         if counts[k] < min_positives:
@@ -84,17 +88,21 @@ def tune_thresholds(Y: np.ndarray, P: np.ndarray, beta: float = 1.0, min_positiv
 
 
 def fit_slopes(Y: np.ndarray, P: np.ndarray, thresholds: np.ndarray,
-               min_positives: int = 3) -> np.ndarray:
+               min_positives: int = 3, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Per theme, the slope ``a`` of ``sigmoid(a * (logit p - logit t))`` that best explains
-    the out-of-fold labels (maximum likelihood; 1.0 where there is too little to fit)."""
+    the out-of-fold labels (weighted maximum likelihood; 1.0 where there is too little to
+    fit)."""
     Y = np.asarray(Y, dtype=bool)
+    weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
+    counted = weights > 0
     slopes = np.ones(Y.shape[1])
     for k in range(Y.shape[1]):
         y = Y[:, k]
-        if y.sum() < min_positives or (~y).sum() < min_positives:
+        if (y & counted).sum() < min_positives or (~y & counted).sum() < min_positives:
             continue
         shifted = (logit(P[:, k]) - logit(thresholds[k]))[:, None]
-        model = LogisticRegression(fit_intercept=False, C=100.0).fit(shifted, y)
+        model = LogisticRegression(fit_intercept=False, C=100.0).fit(
+            shifted[counted], y[counted], sample_weight=weights[counted])
         slope = float(model.coef_[0, 0])
         if slope > 0.05:  # a non-increasing fit means no signal: keep the raw scale
             slopes[k] = slope

@@ -25,10 +25,12 @@ from tagger.calibration import calibrated, fit_slopes, logit, sigmoid, tune_thre
 
 def _fit_labels(X: Any, Y: np.ndarray, sample_weight: np.ndarray, C: float,
                 class_weight: str | None, max_iter: int, tol: float) -> tuple[np.ndarray, ...]:
-    """One L2 logistic regression per column of ``Y``, as one weight matrix and intercepts."""
+    """One L2 logistic regression per column of ``Y``: one weight matrix, the intercepts and
+    the most solver iterations any column needed."""
     n_labels = Y.shape[1]
     coef = np.zeros((n_labels, X.shape[1]), dtype=np.float64)
     intercept = np.zeros(n_labels, dtype=np.float64)
+    n_iter = 0
     for k in range(n_labels):
         column = Y[:, k]
         positives = int(column.sum())
@@ -41,7 +43,8 @@ def _fit_labels(X: Any, Y: np.ndarray, sample_weight: np.ndarray, C: float,
                                    max_iter=max_iter, tol=tol)
         model.fit(X, column, sample_weight=sample_weight)
         coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
-    return coef, intercept
+        n_iter = max(n_iter, int(np.max(model.n_iter_)))
+    return coef, intercept, n_iter
 
 
 class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
@@ -132,13 +135,17 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
                 delayed(_fit_labels)(X[train], Y[train], weights[train], *params)
                 for train, _test in splits)
             oof = np.zeros(Y.shape, dtype=np.float64)
-            for (_train, test), (coef, intercept) in zip(splits, parts, strict=True):
+            for (_train, test), (coef, intercept, _n_iter) in zip(splits, parts, strict=True):
                 oof[test] = np.asarray(X[test] @ coef.T) + intercept
             P = sigmoid(oof)
             thresholds = tune_thresholds(Y, P, beta=self.beta, min_positives=self.min_positives,
-                                         prior_strength=self.prior_strength)
-            slopes = fit_slopes(Y, P, thresholds, min_positives=self.min_positives)
-        coef, intercept = _fit_labels(X, Y, weights, *params)
+                                         prior_strength=self.prior_strength,
+                                         sample_weight=weights)
+            slopes = fit_slopes(Y, P, thresholds, min_positives=self.min_positives,
+                                sample_weight=weights)
+        coef, intercept, n_iter = _fit_labels(X, Y, weights, *params)
+        # The solver's iterations, the most any label needed (scikit-learn's convention).
+        self.n_iter_ = np.asarray([n_iter], dtype=np.int32)
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
         # (n_features, n_labels), C-contiguous: scoring multiplies by it directly instead of

@@ -43,6 +43,9 @@ def as_fields(X: Any) -> Fields:
     ``ValueError`` naming the row for anything else."""
     if isinstance(X, Fields):
         return X
+    if hasattr(X, "tocsr") or hasattr(X, "tocoo"):
+        raise TypeError("X is a sparse matrix of numbers; the model takes a table of text "
+                        "records (title, abstract)")
     if isinstance(X, UnlabelledPapers):
         return X.fields
     if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 2 and X.dtype == object:
@@ -69,7 +72,8 @@ def as_fields(X: Any) -> Fields:
         elif hasattr(record, "abstract") and hasattr(record, "title"):  # Document
             titles.append(_text(record.title, "title", row))
             abstracts.append(_text(record.abstract, "abstract", row))
-        elif not isinstance(record, (str, bytes)) and len(record) == 2:
+        elif isinstance(record, (Sequence, np.ndarray)) and not isinstance(
+                record, (str, bytes)) and len(record) == 2:
             titles.append(_text(record[0], "title", row))
             abstracts.append(_text(record[1], "abstract", row))
         else:

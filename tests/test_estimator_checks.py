@@ -33,14 +33,9 @@ _CV_SPLITS = (
     "test_classifier_weights_equal_repeated_rows_without_internal_cv; that zero-weight rows "
     "are ignored by the threshold tuning is test_zero_weight_rows_do_not_move_thresholds."
 )
-_N_ITER = (
-    "BUG (convention): an estimator with `max_iter` should expose `n_iter_` (the solver's "
-    "iterations, e.g. the maximum over labels); CalibratedMultiLabelLogistic does not."
-)
 CLASSIFIER_EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": _CV_SPLITS,
     "check_sample_weight_equivalence_on_sparse_data": _CV_SPLITS,
-    "check_non_transformer_estimators_n_iter": _N_ITER,
 }
 
 # --- ThemeClassifier: records of (title, abstract) text, never numbers -----------------------
@@ -74,8 +69,6 @@ THEME_CLASSIFIER_EXPECTED_FAILURES = {
     "check_pipeline_consistency": _NUMERIC.format("test_text_scores_are_deterministic"),
     "check_estimators_nan_inf": _NUMERIC.format("(not applicable; a missing title is text "
                                                 "'' and tested in test_estimator.py)"),
-    "check_estimator_sparse_array": _NUMERIC.format("(not applicable: sparse numbers)"),
-    "check_estimator_sparse_matrix": _NUMERIC.format("(not applicable: sparse numbers)"),
     "check_estimators_pickle": _NUMERIC.format("tests/test_estimator.py::test_pickle_round_trip"),
     "check_f_contiguous_array_estimator": _NUMERIC.format("(not applicable)"),
     "check_classifier_data_not_an_array": _NUMERIC.format("test_text_input_forms"),
@@ -177,10 +170,6 @@ def test_classifier_weights_equal_repeated_rows_without_internal_cv(class_weight
     assert np.abs(weighted.predict_proba(X) - plain.predict_proba(X)).max() > 1e-3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: CalibratedMultiLabelLogistic.fit_indicator passes sample_weight to the logistic "
-    "regressions but not to tune_thresholds / fit_slopes, so rows with weight 0 (or silver "
-    "rows meant to count less) still decide the thresholds and the calibration."))
 @pytest.mark.parametrize("class_weight", [None, "balanced"])
 def test_zero_weight_rows_do_not_move_thresholds(class_weight):
     """Rows of weight 0 must not matter at all: flipping their labels changes nothing."""
@@ -382,10 +371,6 @@ def test_text_bad_fit_input(data):
         _small().fit([X[0], {"title": "no abstract"}] + X[2:], Y)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a 1-D numeric array (or a list of numbers) given as X fails inside as_fields with "
-    "\"object of type 'numpy.float64' has no len()\" instead of the clear 'expected a record "
-    "with title and abstract' error the other wrong inputs get."))
 def test_text_bad_predict_input_is_named(fitted):
     with pytest.raises((TypeError, ValueError), match="record"):
         fitted.predict(np.array([1.0, 2.0]))
