@@ -144,10 +144,13 @@ def test_psi_and_rate_test_behave():
     hist = np.array([500, 300, 150, 50])
     assert drift.psi(hist, hist) == pytest.approx(0.0)
     assert drift.psi(hist, hist[::-1]) > 1.0
-    ratio, z = drift.rate_test(100, 1000, 100, 1000)
-    assert ratio == pytest.approx(1.0) and z == 0
-    ratio, z = drift.rate_test(100, 1000, 300, 1000)
-    assert ratio > 2.9 and z > 10
+    ratio, low, high, z = drift.rate_test(100, 1000, 100, 1000)
+    assert ratio == pytest.approx(1.0) and z == 0 and low < 1 < high
+    ratio, low, high, z = drift.rate_test(100, 1000, 300, 1000)
+    assert ratio > 2.9 and z > 10 and 1.5 < low < ratio < high
+    # The same ratio on few papers is not confidently beyond x1.5.
+    _ratio, low, _high, _z = drift.rate_test(10, 100, 30, 100)
+    assert low < 1.5
 
 
 def test_histogram_quantiles_match_numpy():

@@ -60,8 +60,9 @@ def register(subparsers) -> None:
                         help="flag a score distribution at this PSI or more (0.25)")
     parser.add_argument("--rate-ratio", type=float, default=1.5,
                         help="flag a theme's share moving by this factor or more (1.5) ...")
-    parser.add_argument("--rate-z", type=float, default=4.0,
-                        help="... when the two-proportion z-test says |z| >= this (4)")
+    parser.add_argument("--rate-z", type=float, default=3.0,
+                        help="... with the ratio's confidence interval of this many standard "
+                        "errors each side entirely beyond it (3)")
     parser.add_argument("--oov-rise", type=float, default=0.02,
                         help="flag an out-of-vocabulary rate this much above the reference "
                         "(0.02 = 2 points)")

@@ -12,10 +12,12 @@ given when its score is >= 0.5), so the shares here are the shares of tags the p
 
 Flags (thresholds in :class:`DriftThresholds`, documented in ``docs/drift.md``):
 
-* ``rate``: the share of papers given the theme moved by a factor of at least
-  ``rate_ratio`` (up or down) against the reference, *and* the move is beyond noise
-  (two-proportion z-test, ``|z| >= rate_z``). ``rate_z = 4`` keeps the expected number of
-  false flags under 0.05 over ~500 theme x period comparisons (a 30-month feed, 19 themes).
+* ``rate``: the share of papers given the theme moved, with confidence, by a factor of at
+  least ``rate_ratio`` (up or down) against the reference: the whole confidence interval of
+  the ratio of shares (log-ratio interval, ``rate_z`` standard errors each side) lies beyond
+  ``rate_ratio`` or ``1 / rate_ratio``. A point estimate alone would flag noise in small
+  months, rare themes and ``--sample`` quick looks; ``rate_z = 3`` (one-sided 0.13% at the
+  boundary) keeps false flags rare over ~500 theme x period comparisons.
 * ``scores``: the population stability index (PSI) of the theme's score distribution on fixed
   calibrated-score bins (:data:`PSI_EDGES`) is at least ``psi`` (0.25 is the customary "major
   shift" level; 0.1-0.25 is "moderate"). Fixed bins on calibrated scores, rather than reference
@@ -73,7 +75,7 @@ class DriftThresholds:
 
     psi: float = 0.25
     rate_ratio: float = 1.5
-    rate_z: float = 4.0
+    rate_z: float = 3.0
     oov_rise: float = 0.02
     min_papers: int = 200
     reference_periods: int = 3
@@ -218,14 +220,20 @@ def ks_statistic(reference: np.ndarray, current: np.ndarray) -> tuple[float, flo
     return d, float(kolmogorov(d * math.sqrt(n * m / (n + m))))
 
 
-def rate_test(k_ref: int, n_ref: int, k: int, n: int) -> tuple[float, float]:
-    """Ratio of the period's rate to the reference rate (each with +0.5/+1 smoothing, so a
-    theme never seen still has a finite ratio) and the pooled two-proportion z statistic."""
-    ratio = ((k + 0.5) / (n + 1)) / ((k_ref + 0.5) / (n_ref + 1))
+def rate_test(k_ref: int, n_ref: int, k: int, n: int, z_bound: float = 3.0
+              ) -> tuple[float, float, float, float]:
+    """The ratio of the period's share to the reference share, its confidence interval at
+    ``z_bound`` standard errors (log-ratio interval; each count +0.5, each total +1, so a
+    theme never seen still has finite bounds), and the pooled two-proportion z statistic
+    (for information). Returns ``(ratio, low, high, z)``."""
+    p, p_ref = (k + 0.5) / (n + 1), (k_ref + 0.5) / (n_ref + 1)
+    ratio = p / p_ref
+    spread = math.sqrt((1 - p) / (k + 0.5) + (1 - p_ref) / (k_ref + 0.5))
+    low, high = ratio * math.exp(-z_bound * spread), ratio * math.exp(z_bound * spread)
     pooled = (k + k_ref) / (n + n_ref)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / n_ref)) if 0 < pooled < 1 else 0.0
-    z = (k / n - k_ref / n_ref) / spread if spread else 0.0
-    return ratio, z
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / n_ref)) if 0 < pooled < 1 else 0.0
+    z = (k / n - k_ref / n_ref) / se if se else 0.0
+    return ratio, low, high, z
 
 
 # --- reading and scoring -----------------------------------------------------------------------
@@ -441,7 +449,8 @@ def drift_report(accumulator: DriftAccumulator, thresholds: DriftThresholds | No
                                  "reference": _r(ref_oov)})
         for k, theme in enumerate(themes):
             n = max(stats.papers, 1)
-            ratio, z = rate_test(int(ref.tagged[k]), ref.papers, int(stats.tagged[k]), n)
+            ratio, low, high, z = rate_test(int(ref.tagged[k]), ref.papers,
+                                            int(stats.tagged[k]), n, thresholds.rate_z)
             d, p = ks_statistic(ref.logit_hist[k], stats.logit_hist[k])
             cell = {
                 "tagged": int(stats.tagged[k]), "share": _r(stats.tagged[k] / n),
@@ -449,16 +458,18 @@ def drift_report(accumulator: DriftAccumulator, thresholds: DriftThresholds | No
                 **{f"p{round(q * 100)}": _r(histogram_quantile(stats.logit_hist[k], q))
                    for q in QUANTILES},
                 "psi": _r(psi(ref.psi_hist[k], stats.psi_hist[k])),
-                "rate_ratio": _r(ratio, 3), "rate_z": _r(z, 2), "ks": _r(d), "ks_p": _r(p, 6),
+                "rate_ratio": _r(ratio, 3), "rate_low": _r(low, 3), "rate_high": _r(high, 3),
+                "rate_z": _r(z, 2), "ks": _r(d), "ks_p": _r(p, 6),
             }
             row["themes"][theme] = cell
             if not judged:
                 continue
-            far = ratio >= thresholds.rate_ratio or ratio <= 1 / thresholds.rate_ratio
-            if far and abs(z) >= thresholds.rate_z:
+            if low >= thresholds.rate_ratio or high <= 1 / thresholds.rate_ratio:
                 row["flags"].append({"theme": theme, "kind": "rate", "value": cell["share"],
                                      "reference": _r(ref.tagged[k] / ref.papers),
-                                     "ratio": cell["rate_ratio"], "z": cell["rate_z"]})
+                                     "ratio": cell["rate_ratio"],
+                                     "bound": cell["rate_low"] if ratio > 1 else cell["rate_high"],
+                                     "z": cell["rate_z"]})
             if cell["psi"] is not None and cell["psi"] >= thresholds.psi:
                 row["flags"].append({"theme": theme, "kind": "scores", "value": cell["psi"],
                                      "reference": None})
@@ -558,7 +569,8 @@ def describe_flag(flag: dict) -> str:
                 f"(reference {flag['reference']:.1%})")
     if flag["kind"] == "rate":
         return (f"{flag['period']}  {flag['theme']}: share {flag['value']:.1%} vs "
-                f"{flag['reference']:.1%} (x{flag['ratio']:.2f}, z {flag['z']:+.1f})")
+                f"{flag['reference']:.1%} (x{flag['ratio']:.2f}; "
+                f"{'at least' if flag['ratio'] > 1 else 'at most'} x{flag['bound']:.2f})")
     return f"{flag['period']}  {flag['theme']}: score distribution PSI {flag['value']:.2f}"
 
 

@@ -202,7 +202,8 @@ def render_html(report: dict, plots: list[Path], title: str = "Drift report") ->
         f"{source.get('scored', 0):,} papers scored in {timing.get('seconds', '?')} s"
         + (f" (sample: at most {source['sample']} per period)" if source.get("sample") else "")
         + ". Flags: a theme's share moved by x"
-        f"{t['rate_ratio']} or more with |z| &ge; {t['rate_z']}; its score distribution's "
+        f"{t['rate_ratio']} or more (the whole {t['rate_z']}-standard-error interval of the "
+        "ratio); its score distribution's "
         f"PSI &ge; {t['psi']}; out-of-vocabulary words up {t['oov_rise']:.0%} or more. "
         f"Periods with fewer than {t['min_papers']} papers are listed but not judged.</p>")
     parts.append(f"<h2>Flags ({len(report['flags'])})</h2>")
