@@ -38,6 +38,12 @@ def render_model_card(manifest: dict) -> str:
         "",
     ]
     for entry in manifest.get("training_data", []):
+        if entry.get("reviews"):  # labels from the review loop (tagger labels)
+            r = entry["reviews"]
+            lines.append(f"- reviewed labels from the label store: {entry['records']} papers, "
+                         f"{r['decisions']} decisions by {r['reviewers']} reviewers, "
+                         f"{(r['first'] or '?')[:10]} to {(r['last'] or '?')[:10]}")
+            continue
         # Standard input has no file to hash; say so instead of a checksum.
         digest = f"sha256 `{entry['sha256'][:16]}…`" if entry.get("sha256") else "read from stdin"
         role = " (unlabelled: features only)" if entry.get("unlabelled") else (

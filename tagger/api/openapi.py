@@ -20,15 +20,17 @@ def _json(schema: str, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def build_spec(config: ApiConfig) -> dict:
+def build_spec(config: ApiConfig, review: bool = False) -> dict:
+    """The document lists only the routes this configuration enables: the admin route
+    needs ``TAGGER_ADMIN_TOKEN``, the review routes reviewer tokens (``review``)."""
     spec = APISpec(
         title="tagger API",
         version=__version__,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
         info={"description": "Tag research-paper abstracts with themes. Every error is "
-              "`{\"error\": {status, code, message, details}}`; every response carries an "
-              "`X-Request-ID` header."},
+              "{\"error\": {\"status\", \"code\", \"message\", \"details\"}}; every "
+              "response carries an X-Request-ID header."},
     )
     limits = {"max_abstract_chars": config.max_abstract_chars,
               "max_title_chars": config.max_title_chars}
@@ -86,6 +88,14 @@ def build_spec(config: ApiConfig) -> dict:
         "summary": "Prometheus metrics (text exposition format)", "operationId": "metrics",
         "responses": {"200": {"description": "Prometheus text",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+    if config.admin_token:
+        _admin_paths(spec)
+    if review:
+        _review_paths(spec, body_errors)
+    return spec.to_dict()
+
+
+def _admin_paths(spec: APISpec) -> None:
     spec.path("/v1/admin/reload", operations={"post": {
         "summary": "Reload and verify the model from TAGGER_MODEL in every worker",
         "operationId": "reload",
@@ -96,4 +106,58 @@ def build_spec(config: ApiConfig) -> dict:
             "404": _error("Admin endpoints disabled (no TAGGER_ADMIN_TOKEN)"),
             "409": _error("The model failed verification; the old model keeps serving"),
         }}})
+
+
+def _review_paths(spec: APISpec, body_errors: dict) -> None:
+    from tagger.api.views import feedback
+
+    for name, schema in {"FeedbackRequest": feedback.FeedbackRequestSchema,
+                         "FeedbackResponse": feedback.FeedbackResponseSchema,
+                         "LabelRecord": feedback.LabelRecordSchema}.items():
+        spec.components.schema(name, schema=schema)
+    spec.components.security_scheme("reviewerToken", {
+        "type": "http", "scheme": "bearer",
+        "description": "A reviewer token from TAGGER_REVIEW_TOKENS or "
+                       "TAGGER_REVIEW_TOKENS_FILE."})
+    auth = {"401": _error("Missing or unknown reviewer token"),
+            "404": _error("Reviewing disabled (no reviewer tokens configured)")}
+    spec.path("/v1/feedback", operations={"post": {
+        "summary": "Store a paper and a reviewer's accept / reject / add decisions",
+        "operationId": "feedback",
+        "security": [{"reviewerToken": []}],
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": "FeedbackRequest"}}},
+        "responses": {"201": _json("FeedbackResponse", "Stored; the paper's current labels"),
+                      **auth, **body_errors,
+                      "422": _error("The body does not match the schema, or names a theme "
+                                    "the model does not know (code unknown_theme)")},
+    }})
+    spec.path("/v1/labels/export", operations={"get": {
+        "summary": "The current reviewed labels, one JSON object a line (streamed)",
+        "operationId": "exportLabels",
+        "security": [{"reviewerToken": []}],
+        "responses": {"200": {"description": "JSON Lines: one LabelRecord a line",
+                              "content": {"application/x-ndjson": {"schema": "LabelRecord"}}},
+                      **auth},
+    }})
+    for path, summary, op_id, method in (
+            ("/v1/review/next", "The next paper to review, with suggestions and evidence",
+             "reviewNext", "get"),
+            ("/v1/review/papers/{paper_id}", "One stored paper with suggestions, evidence "
+             "and its current decisions", "reviewPaper", "get"),
+            ("/v1/review/undo", "Cancel your latest decision (an appended undo record)",
+             "reviewUndo", "post"),
+            ("/v1/review/progress", "Papers you reviewed today and papers in the queue",
+             "reviewProgress", "get")):
+        operation = {"summary": summary, "operationId": op_id,
+                     "security": [{"reviewerToken": []}],
+                     "responses": {"200": {"description": "OK",
+                                           "content": {"application/json": {
+                                               "schema": {"type": "object"}}}}, **auth}}
+        if "{paper_id}" in path:
+            operation["parameters"] = [{"name": "paper_id", "in": "path", "required": True,
+                                        "schema": {"type": "string"}}]
+        if op_id == "reviewUndo":
+            operation["responses"]["409"] = _error("Nothing to undo")
+        spec.path(path, operations={method: operation})
     return spec.to_dict()

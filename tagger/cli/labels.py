@@ -113,3 +113,27 @@ def run_conflicts(args) -> int:
         print(json.dumps(conflict, ensure_ascii=False))
     print(f"{len(conflicts)} conflicts", file=sys.stderr)
     return EXIT_OK
+
+
+def with_reviewed_labels(db: str, taxonomy: Taxonomy, documents: list, sources: list[dict]):
+    """``documents`` plus the store's reviewed papers for ``tagger train --labels-db``: a
+    reviewed paper replaces a ``--data`` record with the same id (a review is a correction).
+    Appends a manifest entry with counts and dates, never reviewer names."""
+    from tagger.corpus import Document
+
+    store = open_store_or_fail(db)
+    try:
+        records = list(reviewed_records(store, taxonomy))
+        stats = store.stats()
+        url = store.url
+    finally:
+        store.close()
+    reviewed = {r["id"]: Document(id=r["id"], abstract=r["abstract"], title=r["title"],
+                                  tags=tuple(r["tags"]), source="reviews") for r in records}
+    kept = [d for d in documents if d.id not in reviewed]
+    stats["replaced"] = len(documents) - len(kept)
+    sources.append({"file": "label store " + url.rsplit("/", 1)[-1], "records": len(reviewed),
+                    "sha256": None, "reviews": stats})
+    print(f"{len(reviewed)} reviewed papers from the label store ({stats['reviewers']} "
+          f"reviewers, {stats['replaced']} --data records replaced)", file=sys.stderr)
+    return kept + list(reviewed.values())

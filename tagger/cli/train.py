@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     parser.add_argument("--learning-curve", type=int, nargs="+", default=[], metavar="N",
                         help="also cross-validate with only N training abstracts per fold "
                         "(one point each) for the model card's learning curve")
+    parser.add_argument("--labels-db", metavar="URL",
+                        help="also train on the reviewed labels of this label store (SQLite "
+                        "path or URL); they replace --data records with the same id")
     parser.set_defaults(handler=run)
 
 
@@ -75,6 +78,9 @@ def run(args) -> int:
     reporter = SkipReporter()
     sources: list[dict] = []
     documents = _read_inputs(args.data, reporter, sources, labelled=True)
+    if args.labels_db:  # the review loop (issue 13)
+        from tagger.cli.labels import with_reviewed_labels
+        documents = with_reviewed_labels(args.labels_db, taxonomy, documents, sources)
     silver = _read_inputs(args.silver, reporter, sources, labelled=True, role="silver")
     unlabelled = _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")
     if len(documents) < max(args.cv, 2):
