@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tagger.artifact import ModelError, models_root
-from tagger.cli.common import EXIT_OK, CommandError
+from tagger.cli.common import EXIT_OK, CommandError, describe_os_error
 
 
 def register(subparsers) -> None:
@@ -41,8 +41,10 @@ def run_publish(args) -> int:
 
     try:
         switch = publish(args.model, args.models_root)
-    except (ModelError, OSError) as error:
+    except ModelError as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(describe_os_error(error)) from None
     _describe("published", switch, args.models_root or models_root())
     return EXIT_OK
 
@@ -52,7 +54,9 @@ def run_rollback(args) -> int:
 
     try:
         switch = rollback(args.models_root)
-    except (ModelError, OSError) as error:
+    except ModelError as error:
         raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(describe_os_error(error)) from None
     _describe("rolled back to", switch, args.models_root or models_root())
     return EXIT_OK
