@@ -177,6 +177,9 @@ def test_feed_augmented_adds_pseudo_labelled_rows():
     by_category = FeedAugmented(base, pool=pool, pool_themes=pool_themes, teacher=False,
                                 categories=True).fit(X, Y)
     assert by_category.n_pseudo_ == 30 and by_category.pseudo_positives_[vision] == 30
+    capped = FeedAugmented(base, pool=pool, pool_themes=pool_themes, teacher=False,
+                           categories=True, max_per_theme=10).fit(X, Y)
+    assert capped.n_pseudo_ == 10
     by_teacher = FeedAugmented(base, pool=pool, confidence=0.9).fit(X, Y)
     # the generated pool is as easy as the training set: the teacher tags nearly all of it
     assert by_teacher.n_pseudo_ >= 60

@@ -36,6 +36,7 @@ class FeedAugmented(ClassifierMixin, BaseEstimator):
     negatives : also add this many pool rows that the teacher scores below ``1 - confidence``
         for every theme, as no-theme rows (the real stream is mostly off-topic; positives alone
         would teach the student that every feed paper has a theme).
+    max_per_theme : at most this many pool rows join per theme (None: all candidates).
     weight : sample weight of every pool row (labelled rows keep theirs).
     seed : which negatives are drawn.
     """
@@ -43,7 +44,7 @@ class FeedAugmented(ClassifierMixin, BaseEstimator):
     def __init__(self, base: Any = None, pool: Any = None,
                  pool_themes: Sequence[Sequence[int]] | None = None, teacher: bool = True,
                  categories: bool = False, confidence: float = 0.9, negatives: int = 0,
-                 weight: float = 0.3, seed: int = 0):
+                 max_per_theme: int | None = 300, weight: float = 0.3, seed: int = 0):
         self.base = base
         self.pool = pool
         self.pool_themes = pool_themes
@@ -51,6 +52,7 @@ class FeedAugmented(ClassifierMixin, BaseEstimator):
         self.categories = categories
         self.confidence = confidence
         self.negatives = negatives
+        self.max_per_theme = max_per_theme
         self.weight = weight
         self.seed = seed
 
@@ -59,28 +61,41 @@ class FeedAugmented(ClassifierMixin, BaseEstimator):
 
     def pseudo_labels(self, X: Any, Y: np.ndarray, sample_weight: Any,
                       unlabelled: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The pool rows chosen and their 0/1 labels."""
+        """The pool rows chosen and their 0/1 labels.
+
+        A theme's candidates are the pool rows the teacher scores at least ``confidence`` for
+        it, or (with ``categories``) whose categories name it; at most ``max_per_theme`` of
+        them join (the most confident; in pool order without a teacher), so frequent themes
+        cannot swamp the labelled data and rare ones get as many rows as the pool holds."""
         pool = np.asarray(self.pool, dtype=object)
         n_themes = Y.shape[1]
         labels = np.zeros((len(pool), n_themes), dtype=np.int8)
+        candidate = np.zeros((len(pool), n_themes), dtype=bool)
+        rank = np.zeros((len(pool), n_themes))
         chosen = np.zeros(len(pool), dtype=bool)
         if self.teacher:
             teacher = clone(self.base).fit(X, Y, sample_weight=sample_weight,
                                            unlabelled=unlabelled)
             scores = teacher.predict_proba(pool)
             labels |= (scores >= 0.5).astype(np.int8)
-            chosen |= scores.max(axis=1) >= self.confidence
-            if self.negatives:
-                quiet = np.flatnonzero(scores.max(axis=1) < 1 - self.confidence)
-                rng = np.random.default_rng(self.seed)
-                picked = rng.choice(quiet, size=min(self.negatives, len(quiet)), replace=False)
-                labels[picked] = 0
-                chosen[picked] = True
+            candidate |= scores >= self.confidence
+            rank = scores
         if self.categories and self.pool_themes is not None:
             for row, themes in enumerate(self.pool_themes):
                 if themes:
                     labels[row, list(themes)] = 1
-                    chosen[row] = True
+                    candidate[row, list(themes)] = True
+        for k in range(n_themes):
+            rows = np.flatnonzero(candidate[:, k])
+            if self.max_per_theme is not None and len(rows) > self.max_per_theme:
+                rows = rows[np.argsort(-rank[rows, k], kind="stable")[: self.max_per_theme]]
+            chosen[rows] = True
+        if self.teacher and self.negatives:
+            quiet = np.flatnonzero(scores.max(axis=1) < 1 - self.confidence)
+            rng = np.random.default_rng(self.seed)
+            picked = rng.choice(quiet, size=min(self.negatives, len(quiet)), replace=False)
+            labels[picked] = 0
+            chosen[picked] = True
         rows = np.flatnonzero(chosen)
         return rows, labels[rows]
 

@@ -1,0 +1,268 @@
+"""Compare ways of learning from the arXiv feed, with the protocols of
+:mod:`tagger.training.experiments` (nested cross-validation, seed added to every arXiv fold).
+
+Every design is the shipped estimator (``build_model``) plus some of: a representation learnt
+from the feed (:mod:`tagger.representations`, built once and cached under ``build/feed/``),
+arXiv categories as weak labels, and self-training on a feed sample
+(:class:`~tagger.training.self_training.FeedAugmented`).
+
+Usage::
+
+    python -m tagger.training.stream_experiments --list
+    python -m tagger.training.stream_experiments --design feed-lsa --protocol arxiv
+    python -m tagger.training.stream_experiments --build lsa256      # just fit a representation
+    python -m tagger.training.stream_experiments --design feed-lsa --protocol none --throughput
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tagger.corpus import Document, read_documents
+from tagger.estimator import build_model
+from tagger.fields import UnlabelledPapers
+from tagger.representations import FeedRepresentation, fit_feed_representation
+from tagger.taxonomy import Taxonomy, load_taxonomy
+from tagger.training.experiments import (
+    DEFAULT_SHARED,
+    HEADER,
+    _summary,
+    load_sets,
+    markdown_row,
+)
+from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_feed
+from tagger.training.fit import ExtraData, cross_validate, fields_of
+from tagger.training.metrics import label_matrix
+from tagger.training.self_training import FeedAugmented
+
+CACHE = Path(__file__).resolve().parents[2] / "build" / "feed"
+
+# Representations learnt from the feed: fit_feed_representation arguments, plus ``sample``
+# (how many feed papers, drawn with seed 0; None: all 176,332).
+REPRESENTATIONS: dict[str, dict] = {
+    "lsa256": {"method": "lsa", "dim": 256},
+    "lsa256-p": {"method": "lsa", "dim": 256, "phrases": 10000},
+    "lsa128": {"method": "lsa", "dim": 128},
+    "lsa256-40k": {"method": "lsa", "dim": 256, "sample": 40000},
+    "ppmi256": {"method": "ppmi", "dim": 256},
+    "ppmi256-p": {"method": "ppmi", "dim": 256, "phrases": 10000},
+}
+
+
+@dataclass(frozen=True)
+class StreamDesign:
+    description: str
+    representation: str | None = None
+    params: dict = field(default_factory=dict)
+    # FeedAugmented settings (None: no pool); pool = feed sample of this size
+    augment: dict | None = None
+    pool: int = 20000
+
+
+NO_LSA = {"features__lsa_components": 0}
+DESIGNS: dict[str, StreamDesign] = {
+    "default": StreamDesign("the shipped design (LSA on the 7,622 unlabelled abstracts)"),
+    "feed-lsa": StreamDesign("LSA block learnt on the whole feed instead (256-d, weight 1.5)",
+                             "lsa256", NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-lsa-w1": StreamDesign("feed LSA, weight 1.0", "lsa256",
+                                NO_LSA | {"features__representation_weight": 1.0}),
+    "feed-lsa-w2": StreamDesign("feed LSA, weight 2.0", "lsa256",
+                                NO_LSA | {"features__representation_weight": 2.0}),
+    "feed-lsa+unl": StreamDesign("feed LSA (1.0) next to the shipped unlabelled LSA", "lsa256",
+                                 {"features__representation_weight": 1.0}),
+    "feed-lsa128": StreamDesign("feed LSA 128-d, weight 1.5", "lsa128",
+                                NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-lsa-40k": StreamDesign("feed LSA fitted on a 40,000-paper sample", "lsa256-40k",
+                                 NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-lsa-phrases": StreamDesign("feed LSA with 10,000 mined collocations as terms",
+                                     "lsa256-p",
+                                     NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-ppmi": StreamDesign("TF-IDF-weighted PPMI word vectors from the feed (256-d)",
+                              "ppmi256", NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-ppmi+unl": StreamDesign("PPMI word vectors + collocations (1.0) next to the shipped "
+                                  "unlabelled LSA", "ppmi256-p",
+                                  {"features__representation_weight": 1.0}),
+    "feed-ppmi-phrases": StreamDesign("PPMI word vectors + collocations", "ppmi256-p",
+                                      NO_LSA | {"features__representation_weight": 1.5}),
+    "categories": StreamDesign("default + arXiv-category weak labels (20,000-paper feed "
+                               "sample, at most 300 per theme, weight 0.1)",
+                               augment={"teacher": False, "categories": True, "weight": 0.1}),
+    "categories-0.3": StreamDesign("arXiv-category weak labels as above, weight 0.3",
+                                   augment={"teacher": False, "categories": True,
+                                            "weight": 0.3}),
+    "self-train": StreamDesign("default + self-training on a 20,000-paper feed sample: per "
+                               "theme the <= 300 papers the teacher scores >= 0.9 (labels: "
+                               "its tags) + 2,000 papers it scores < 0.1 everywhere, weight "
+                               "0.3", augment={"confidence": 0.9, "negatives": 2000,
+                                               "max_per_theme": 300, "weight": 0.3}),
+    "self-train-0.1": StreamDesign("self-training as above, weight 0.1",
+                                   augment={"confidence": 0.9, "negatives": 2000,
+                                            "max_per_theme": 300, "weight": 0.1}),
+    "self-train+cat": StreamDesign("self-training + category themes added to pool labels",
+                                   augment={"confidence": 0.9, "negatives": 2000,
+                                            "max_per_theme": 300, "weight": 0.3,
+                                            "categories": True}),
+}
+
+
+def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> Path:
+    """The cached representation file, fitted (and timed) first if missing."""
+    path = cache / f"{name}.npz"
+    if path.exists():
+        return path
+    spec = dict(REPRESENTATIONS[name])
+    sample = spec.pop("sample", None)
+    started = time.perf_counter()
+    papers = sample_feed(list(read_feed(feed) if feed else read_feed()), sample, seed=0)
+    lemma_lists = [p.lemmas() for p in papers]
+    read_s = time.perf_counter() - started
+    rep = fit_feed_representation(
+        lemma_lists, seed=0, corpus=f"arxiv_feed.jsonl.gz, {len(papers)} papers "
+        f"({'all' if sample is None else 'uniform sample, seed 0'})", **spec)
+    cache.mkdir(parents=True, exist_ok=True)
+    rep.save(path)
+    print(f"built {name}: {rep.describe()} in {time.perf_counter() - started:.0f} s "
+          f"(reading + lemmatising {read_s:.0f} s), {path.stat().st_size / 1e6:.1f} MB",
+          file=sys.stderr, flush=True)
+    return path
+
+
+def feed_pool(n: int, theme_ids: list[str]) -> tuple[np.ndarray, list[list[int]]]:
+    """A uniform feed sample (seed 1, so not tied to representation samples) as model rows,
+    with each paper's category themes."""
+    papers: list[FeedPaper] = sample_feed(list(read_feed()), n, seed=1)
+    index = {t: k for k, t in enumerate(theme_ids)}
+    table = np.empty((len(papers), 2), dtype=object)
+    for row, paper in enumerate(papers):
+        table[row] = paper.title, paper.abstract
+    return table, [sorted(index[t] for t in category_themes(p.categories)) for p in papers]
+
+
+def build(design: StreamDesign, taxonomy: Taxonomy, seed: int = 0):
+    params = dict(design.params)
+    if design.representation:
+        params["features__representation"] = FeedRepresentation.load(
+            representation(design.representation))
+    model = build_model(taxonomy, classifier__random_state=seed, **params)
+    if design.augment is None:
+        return model
+    pool, pool_themes = feed_pool(design.pool, list(taxonomy.ids))
+    return FeedAugmented(model, pool=pool, pool_themes=pool_themes, seed=seed, **design.augment)
+
+
+def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Document],
+        arxiv_docs: list[Document], unlabelled: list[Document], protocols: tuple[str, ...],
+        seed: int = 0) -> dict:
+    ids = list(taxonomy.ids)
+    model = build(design, taxonomy, seed)
+    pool = UnlabelledPapers(fields_of(unlabelled))
+    result: dict = {"design": name, "description": design.description,
+                    "representation": design.representation,
+                    "params": {k: v for k, v in design.params.items()},
+                    "augment": design.augment}
+    if "arxiv" in protocols:
+        started = time.perf_counter()
+        extra = ExtraData(fields_of(seed_docs), label_matrix([d.tags for d in seed_docs], ids),
+                          np.ones(len(seed_docs)))
+        cv = cross_validate(model, fields_of(arxiv_docs),
+                            label_matrix([d.tags for d in arxiv_docs], ids), ids, seed=seed,
+                            extra=extra, unlabelled=pool)
+        result["arxiv"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+                           | {"seconds": round(time.perf_counter() - started)})
+    if "all" in protocols:
+        started = time.perf_counter()
+        docs = seed_docs + arxiv_docs
+        cv = cross_validate(model, fields_of(docs), label_matrix([d.tags for d in docs], ids),
+                            ids, seed=seed, unlabelled=pool)
+        result["all"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+                         | {"seconds": round(time.perf_counter() - started)})
+    return result
+
+
+def throughput(design: StreamDesign, taxonomy: Taxonomy, docs: list[Document],
+               unlabelled: list[Document], n: int = 3000, repeats: int = 3) -> dict:
+    """predict_proba docs/s in this one process (one core) on ``n`` unlabelled abstracts."""
+    ids = list(taxonomy.ids)
+    model = build(StreamDesign(design.description, design.representation, design.params),
+                  taxonomy)
+    started = time.perf_counter()
+    model.fit(fields_of(docs), label_matrix([d.tags for d in docs], ids),
+              unlabelled=UnlabelledPapers(fields_of(unlabelled)))
+    fit_s = time.perf_counter() - started
+    records = [{"title": d.title, "abstract": d.abstract} for d in unlabelled[:n]]
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict_proba(records)
+        best = min(best, time.perf_counter() - started)
+    return {"docs": len(records), "docs_per_second": round(len(records) / best),
+            "fit_seconds": round(fit_s, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagger.training.stream_experiments",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--design", action="append", metavar="NAME", default=[])
+    parser.add_argument("--build", action="append", metavar="REPRESENTATION", default=[],
+                        help="fit (and cache) a feed representation")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--protocol", action="append", choices=["arxiv", "all", "none"])
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write one JSON per design")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, design in DESIGNS.items():
+            print(f"{name:20} {design.description}")
+        for name, spec in REPRESENTATIONS.items():
+            print(f"representation {name:14} {spec}")
+        return 0
+    unknown = [n for n in args.design if n not in DESIGNS] + [
+        n for n in args.build if n not in REPRESENTATIONS]
+    if unknown:
+        parser.error(f"unknown design/representation(s): {', '.join(unknown)} (see --list)")
+    for name in args.build:
+        representation(name)
+    if not args.design:
+        return 0
+    taxonomy = load_taxonomy()
+    seed_docs, arxiv_docs = load_sets(args.shared)
+    unlabelled = list(read_documents(args.shared / "corpus" / "unlabelled.jsonl",
+                                     on_error=lambda error: None))
+    protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
+    results = []
+    for name in args.design:
+        result = run(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, unlabelled,
+                     protocols, args.seed)
+        if args.throughput:
+            result["throughput"] = throughput(DESIGNS[name], taxonomy, seed_docs + arxiv_docs,
+                                              unlabelled)
+        results.append(result)
+        print(json.dumps(result), file=sys.stderr, flush=True)
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    for protocol in protocols:
+        print(f"\n### protocol `{protocol}`\n\n{HEADER}")
+        for result in results:
+            print(markdown_row(result, protocol))
+    if args.throughput:
+        print("\n| design | docs/s (1 core, predict_proba) | fit s |\n|---|---|---|")
+        for result in results:
+            t = result["throughput"]
+            print(f"| {result['design']} | {t['docs_per_second']} | {t['fit_seconds']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
