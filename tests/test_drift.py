@@ -218,3 +218,29 @@ def test_dated_documents_filters_months_and_reports_bad_ones():
     assert drift.parse_month_range("2025-03") == ("2025-03", "2025-03")
     with pytest.raises(ValueError):
         drift.parse_month_range("2025-06:2025-01")
+
+
+def test_memory_stays_flat_on_a_long_feed(small_model, tmp_path):
+    """Peak RSS must not grow with the feed: 30,000 papers may use at most 10 MB more than
+    2,000 (holding the papers would cost about twice that). Workers included (``--jobs 2``)."""
+    probe = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:], check=False, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+             "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    rng = random.Random(5)
+    vocabulary = [w for words in THEME_WORDS.values() for w in words] + OFF_TOPIC + FILLER
+    peaks = {}
+    for n in (2000, 30000):
+        path = tmp_path / f"feed{n}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            for i in range(n):
+                out.write(json.dumps({
+                    "id": f"p{i}", "month": MONTHS[i * len(MONTHS) // n],
+                    "abstract": " ".join(rng.choice(vocabulary) for _ in range(30))}) + "\n")
+        command = [sys.executable, "-c", probe, sys.executable, "-m", "tagger", "report",
+                   str(path), "--model", str(small_model), "--jobs", "2", "--quiet",
+                   "--min-papers", "100", "--json"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
+        status, peak = map(int, result.stdout.split())
+        assert status == 0
+        peaks[n] = peak / 1024  # KiB -> MiB
+    assert peaks[30000] - peaks[2000] < 10, peaks
