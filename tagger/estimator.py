@@ -109,6 +109,8 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, Y: Any, sample_weight: Any = None,
             unlabelled: Any = None) -> ThemeClassifier:
         fields = as_fields(X)
+        if not len(fields):
+            raise ValueError("X has no records to learn from")
         Y = self._indicator(Y)
         if len(fields) != len(Y):
             raise ValueError(f"X has {len(fields)} records but Y has {len(Y)} rows")
@@ -196,6 +198,14 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if themes is None:
             scores = self.classifier_.scores(F)
             themes = [list(np.flatnonzero(row >= 0.5)) for row in scores]
+        if len(themes) != len(fields):
+            raise ValueError(f"themes has {len(themes)} rows for {len(fields)} records")
+        n_themes = len(self.classes_)
+        for row, chosen in enumerate(themes):
+            bad = [k for k in chosen if not 0 <= int(k) < n_themes]
+            if bad:
+                raise ValueError(f"themes row {row}: no theme index {bad[0]} "
+                                 f"(the model has {n_themes})")
         weights = self.classifier_.coef_
         out = []
         for i, (title, abstract) in enumerate(zip(fields.titles, fields.abstracts, strict=True)):

@@ -266,15 +266,20 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         if self.word_max_n not in (1, 2):
             raise ValueError(f"word_max_n must be 1 or 2, not {self.word_max_n!r}")
         batch = Lemmatised(as_fields(X))
-        self.word_vectorizer_ = _drop_stop_words(
-            TfidfVectorizer(
+        try:
+            vectorizer = TfidfVectorizer(
                 analyzer=LemmaNgrams(self.word_max_n),
                 min_df=self.word_min_df,
                 max_features=self.word_max_features,
                 sublinear_tf=True,
                 dtype=np.float32,
             ).fit(list(zip(batch.titles, batch.abstracts, strict=True)))
-        )
+        except ValueError as error:  # scikit-learn's words are about its own parameters
+            raise ValueError(
+                f"cannot build a vocabulary from {len(batch)} papers: no word occurs in "
+                f"{self.word_min_df} of them (word_min_df); more or longer abstracts are "
+                f"needed ({error})") from None
+        self.word_vectorizer_ = _drop_stop_words(vectorizer)
         self.word_lookup_ = NgramLookup(self.word_vectorizer_.vocabulary_)
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
