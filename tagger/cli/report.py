@@ -119,6 +119,10 @@ def run(args) -> int:
     except ValueError as error:
         raise CommandError(str(error), status=EXIT_USAGE) from None
     tagger = load_model_or_fail(args.model)
+    try:
+        drift.model_vocabulary(tagger)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     reporter = SkipReporter()
     counts = drift.FeedCounts()
     documents = drift.dated_documents(read_corpus(args.feed, on_error=reporter), reporter,

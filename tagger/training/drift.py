@@ -85,8 +85,12 @@ def model_vocabulary(tagger: Tagger) -> frozenset[str]:
     """The words (lemmas) the model's word block knows. The one place that knows how to get
     them from the estimator: its ``word:<n-gram>`` feature names, unigrams only."""
     names = tagger.estimator.get_feature_names_out()
-    return frozenset(str(name)[5:] for name in names
-                     if str(name).startswith("word:") and " " not in str(name))
+    vocabulary = frozenset(str(name)[5:] for name in names
+                           if str(name).startswith("word:") and " " not in str(name))
+    if not vocabulary:  # a renamed feature block would otherwise read as 100% OOV words
+        raise ValueError("the model names no 'word:<lemma>' features; adapt "
+                         "tagger.training.drift.model_vocabulary to its feature names")
+    return vocabulary
 
 
 def period_of(month: str, by: str) -> str:
