@@ -217,7 +217,7 @@ def reload_all_workers(server, models: ModelSwitch, workers: int,
                        timeout: float = 120.0) -> None:
     """Swap the model by SIGHUP to the master; wait until it and every worker logged it."""
     def reloads() -> int:
-        return server.log_path.read_text(errors="replace").count("model reloaded")
+        return server.log_path.read_text(errors="replace").count("model swapped")
 
     wanted = reloads() + workers + 1
     models.switch()
