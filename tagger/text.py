@@ -14,9 +14,26 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import srsly
-from spacy.lang.en.stop_words import STOP_WORDS
+
+
+def _spacy_stop_words() -> set[str]:
+    """spaCy's English stop words, read from spaCy's own module file without importing the
+    ``spacy`` package: that import (typer, rich, pydantic, thinc...) was a third of the start-up
+    time of ``tagger tag --text`` (issue 12), and the list is all this module uses."""
+    from importlib.util import find_spec
+
+    spec = find_spec("spacy")  # locates the package without importing it
+    assert spec is not None and spec.origin is not None, "spacy is a dependency"
+    path = Path(spec.origin).parent / "lang" / "en" / "stop_words.py"
+    namespace: dict = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # noqa: S102
+    return namespace["STOP_WORDS"]
+
+
+STOP_WORDS = _spacy_stop_words()
 
 _TOKEN = re.compile(r"[^\W_]+")
 
