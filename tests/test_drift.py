@@ -244,3 +244,48 @@ def test_memory_stays_flat_on_a_long_feed(small_model, tmp_path):
         assert status == 0
         peaks[n] = peak / 1024  # KiB -> MiB
     assert peaks[30000] - peaks[2000] < 10, peaks
+
+
+def test_shares_are_the_tags_the_product_gives(feed, small_model, report_run):
+    """The report's per-theme counts equal what ``Tagger.tag`` (the CLI/API path) tags."""
+    from collections import Counter
+
+    from tagger.artifact import load_model
+    from tagger.corpus import read_documents
+
+    path, _bad = feed
+    result, _out = report_run
+    report = json.loads(result.stdout)
+    tagger = load_model(small_model)
+    documents = [d for d in read_documents(path, on_error=lambda _e: None) if d.month]
+    counts = Counter()
+    for start in range(0, len(documents), 256):
+        batch = documents[start:start + 256]
+        for doc, tagged in zip(batch, tagger.tag(batch), strict=True):
+            counts.update((doc.month, tag["theme"]) for tag in tagged["tags"])
+    for period in report["periods"]:
+        for theme, cell in period["themes"].items():
+            assert cell["tagged"] == counts[(period["period"], theme)], (period["period"], theme)
+
+
+def test_report_on_the_head_of_the_real_feed(shared_dir, tmp_path):
+    """The shipped model on the first 4,000 real feed records (read at run time, never
+    committed): every record is read, 2024-01 is complete, the page is written."""
+    import gzip
+    from itertools import islice
+
+    feed_path = shared_dir / "corpus" / "arxiv_feed.jsonl.gz"
+    if not feed_path.is_file():
+        pytest.skip("no arxiv_feed.jsonl.gz in the shared data")
+    head = tmp_path / "head.jsonl"
+    with gzip.open(feed_path, "rt", encoding="utf-8") as source:
+        head.write_text("".join(islice(source, 4000)), encoding="utf-8")
+    result = run_tagger("report", str(head), "--json", "--quiet", "--reference-periods", "1",
+                        "--html", str(tmp_path / "real.html"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sum(p["papers"] for p in report["periods"]) == 4000
+    months = {p["period"]: p for p in report["periods"]}
+    assert months["2024-01"]["papers"] == 1745 and months["2024-01"]["reference"]
+    assert 0.02 < months["2024-01"]["oov_rate"] < 0.5
+    assert (tmp_path / "real-share.png").stat().st_size > 5000
