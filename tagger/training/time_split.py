@@ -81,8 +81,8 @@ def time_splits(periods: Sequence[str], splits: int = 1, test_periods: int = 1,
 
 
 def _evaluate_split(documents: Sequence[Document], split: TimeSplit, taxonomy,
-                    unlabelled: Sequence[Document], by: str, seed: int) -> tuple[np.ndarray,
-                                                                               dict]:
+                    unlabelled: Sequence[Document], by: str, seed: int,
+                    train_options: dict) -> tuple[np.ndarray, dict]:
     from tagger.training.fit import train_tagger
 
     first = split.test_periods[0]
@@ -90,7 +90,7 @@ def _evaluate_split(documents: Sequence[Document], split: TimeSplit, taxonomy,
     pool = [d for d in unlabelled if document_period(d, by) not in (UNDATED,)
             and document_period(d, by) < first]
     tagger, _facts = train_tagger(train_docs, taxonomy, folds=0, seed=seed, unlabelled=pool,
-                                  n_jobs=1)
+                                  n_jobs=1, **train_options)
     scores = tagger.score([documents[i] for i in split.test])
     return scores, {"train_documents": len(train_docs), "unlabelled_documents": len(pool),
                     "train_periods": [split.train_periods[0], split.train_periods[-1]],
@@ -100,9 +100,13 @@ def _evaluate_split(documents: Sequence[Document], split: TimeSplit, taxonomy,
 def run_time_split(documents: Sequence[Document], taxonomy, by: str = "month",
                    splits: int = 1, test_periods: int = 1,
                    unlabelled: Sequence[Document] = (), seed: int = 0,
-                   min_train: int = 20) -> dict:
+                   min_train: int = 20, train_options: dict | None = None) -> dict:
     """Train and score every split; per-split and pooled metrics (each scored document is
-    scored once, by the model of its window)."""
+    scored once, by the model of its window). ``train_options`` go to
+    :func:`tagger.training.fit.train_tagger` (``params``, ``representation``, ``silver``...),
+    so any design can be compared on this protocol; it is the caller's job that what they
+    bring (a representation learnt from the feed, silver labels) is no newer than the
+    scored periods either."""
     periods = [document_period(d, by) for d in documents]
     undated = periods.count(UNDATED)
     if undated == len(documents):
@@ -116,7 +120,8 @@ def run_time_split(documents: Sequence[Document], taxonomy, by: str = "month",
     Y = label_matrix([d.tags or () for d in documents], ids)
     rows, pooled_rows, pooled_scores = [], [], []
     for split in plan:
-        scores, facts = _evaluate_split(documents, split, taxonomy, unlabelled, by, seed)
+        scores, facts = _evaluate_split(documents, split, taxonomy, unlabelled, by, seed,
+                                        train_options or {})
         report = multilabel_report(Y[split.test], scores >= 0.5, ids)
         rows.append({**facts, "micro_f1": report["micro_f1"], "macro_f1": report["macro_f1"],
                      "no_theme_fpr": report["no_theme_false_positive_rate"],
