@@ -201,7 +201,8 @@ def test_bad_records_are_reported_in_order_and_set_the_exit_status(small_model, 
     out = tmp_path / "out.jsonl"
     result = tagger(path, "--model", small_model, "--jobs", 2, "--batch-size", 20, "-o", out)
     assert result.returncode == 3
-    messages = result.stderr.splitlines()
+    # Progress lines ("tagger tag: N records tagged") may come in between on a slow machine.
+    messages = [m for m in result.stderr.splitlines() if not m.startswith("tagger tag: ")]
     assert messages[0].startswith(f"{path}:11: not valid JSON")
     assert messages[1] == f"{path}:251: no 'abstract' field"
     assert messages[-1] == "tagged 298, skipped 2"
