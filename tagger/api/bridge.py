@@ -91,8 +91,17 @@ class BufferedWSGI:
             return
         environ = _environ(scope, body)
         loop = asyncio.get_running_loop()
-        status, headers, payload = await loop.run_in_executor(self._pool(), self._run_app,
-                                                              environ)
+        try:
+            status, headers, payload = await loop.run_in_executor(self._pool(), self._run_app,
+                                                                  environ)
+        except Exception:  # noqa: BLE001 - Flask answers its own errors; this is a last resort
+            _log.exception("the application failed outside its error handlers")
+            request_id = _request_id(scope)
+            status, payload = 500, error_body(
+                500, f"Internal error; quote request id {request_id} when reporting.",
+                details={"request_id": request_id})
+            headers = [(b"content-type", b"application/json"),
+                       (b"x-request-id", request_id.encode())]
         await _send(send, status, headers, payload)
         request_id = "-"
         for name, value in headers:
@@ -202,8 +211,10 @@ def _no_write(data: bytes) -> None:
 
 async def _send(send: Send, status: int, headers: Iterable[tuple[bytes, bytes]],
                 payload: bytes) -> None:
-    headers = [(name, value) for name, value in headers if name != b"content-length"]
-    headers.append((b"content-length", str(len(payload)).encode("ascii")))
+    headers = list(headers)
+    if not any(name == b"content-length" for name, _ in headers):
+        # Werkzeug sets it (also on HEAD, where the body is empty but the length is the GET's).
+        headers.append((b"content-length", str(len(payload)).encode("ascii")))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 

@@ -211,3 +211,17 @@ def test_random_method_names_leave_the_metrics_bounded(guarded):
     # At most a few new series: "unmatched"/404 and 405 by standard method, never one per
     # name or path.
     assert after - before <= 40, (before, after)
+
+
+def test_head_answers_headers_only_and_the_connection_stays_usable(guarded):
+    with connect(guarded) as sock:
+        sock.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"}"):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    head, get = data.split(b"HTTP/1.1 200")[1:]
+    assert head.endswith(b"\r\n\r\n")  # no body after the HEAD answer's headers
+    assert json.loads(get.partition(b"\r\n\r\n")[2]) == {"status": "ok"}
