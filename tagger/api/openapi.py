@@ -28,8 +28,8 @@ def build_spec(config: ApiConfig, review: bool = False) -> dict:
         version=__version__,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "Tag research-paper abstracts with themes. Every error is "
-              "{\"error\": {\"status\", \"code\", \"message\", \"details\"}}; every "
+        info={"description": "Tag research-paper abstracts with themes. Every error is a "
+              "JSON object whose error member holds status, code, message and details; every "
               "response carries an X-Request-ID header."},
     )
     limits = {"max_abstract_chars": config.max_abstract_chars,

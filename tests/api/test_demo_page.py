@@ -4,6 +4,8 @@ and an abstract, clicks, and sees the API's tags as chips and the evidence highl
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,65 @@ def test_a_blank_abstract_shows_the_api_error_and_no_chips(api, page):
     assert "abstract" in page.inner_text("#error").lower()
     assert page.locator("#chips .chip").count() == 0
 
+
+
+def test_an_example_fills_the_form_and_chips_show_the_margin_over_the_decision_point(api, page):
+    page.goto(api.url("/"))
+    page.click("[data-example='0']")
+    page.wait_for_function("document.getElementById('meta').textContent.startsWith('model')")
+    assert page.input_value("#abstract").startswith("We adapt a selective state space model")
+    assert not page.is_disabled("#tag-button")  # the loading state is over
+    chips = page.locator("#chips .chip")
+    for i in range(chips.count()):
+        score = float(chips.nth(i).get_attribute("data-score"))
+        assert f"+{score - 0.5:.2f}" in chips.nth(i).inner_text()
+        assert "above the decision point 0.5" in chips.nth(i).get_attribute("title")
+    if chips.count():  # evidence is listed with its weights
+        assert "weight" in page.inner_text("#evidence")
+    if os.environ.get("TAGGER_SCREENSHOTS_DIR"):  # docs/img/demo.png (see docs/review.md)
+        page.set_viewport_size({"width": 1000, "height": 900})
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(Path(os.environ["TAGGER_SCREENSHOTS_DIR"]) / "demo.png"))
+    # The legend holds every theme's description.
+    themes = requests.get(api.url("/v1/themes"), timeout=30).json()["themes"]
+    page.click("#legend summary")
+    assert page.locator("#legend dt").count() == len(themes)
+    assert themes[0]["description"] in page.inner_text("#legend")
+
+
+def test_errors_are_sentences_not_schema_dumps_and_the_model_line_is_cleared(api, page):
+    page.goto(api.url("/"))
+    page.click("[data-example='1']")
+    page.wait_for_function("document.getElementById('meta').textContent.startsWith('model')")
+    page.fill("#abstract", "x" * 5001)  # over this server's TAGGER_MAX_ABSTRACT_CHARS
+    page.click("#tag-button")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    message = page.inner_text("#error")
+    assert re.match(r"(The abstract is too long|Abstract is longer than).*5,?000", message)
+    assert "{" not in message and page.inner_text("#meta") == ""
+    assert page.locator("#chips .chip").count() == 0
+
+
+def test_favicon_is_served(api):
+    response = requests.get(api.url("/favicon.ico"), timeout=30)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("path", ["/", "/docs"])
+def test_pages_fit_a_phone_screen(api, page, path):
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(api.url(path))
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_docs_are_readable_and_interactive_offline(api, page):
+    page.goto(api.url("/docs"))
+    page.wait_for_selector("#swagger-ui .opblock")  # Swagger UI rendered the document
+    text = page.inner_text("#reference")
+    assert "`" not in text and '{"' not in text  # no literal backticks or JSON blobs
+    assert "at most 5000 characters" in text
+    assert "/v1/admin/reload" in text  # this server has an admin token
+    assert "/v1/feedback" not in page.content()  # ... but no reviewer tokens
+    assert all(url.startswith(api.base_url) for url in page.requests_seen)

@@ -34,6 +34,8 @@ function humanError(status, body) {
       } else if (/Longer than maximum length (\d+)/.test(text)) {
         parts.push((FIELD_NAMES[field] || field) + " is too long (at most "
                    + text.match(/Longer than maximum length (\d+)/)[1] + " characters).");
+      } else if (text.toLowerCase().startsWith(field.toLowerCase() + " ")) {
+        parts.push(text.charAt(0).toUpperCase() + text.slice(1));  // already a sentence
       } else if (field === "_schema") {
         parts.push(text);
       } else {

@@ -108,7 +108,8 @@ def _constraints(prop: dict) -> str:
     """Field constraints as words ("at most 5000 characters"), not a JSON blob."""
     notes = []
     for key, value in prop.items():
-        if key in ("type", "description", "items", "$ref", "title", "additionalProperties"):
+        if key in ("type", "description", "items", "$ref", "title", "additionalProperties",
+                   "anyOf", "oneOf", "allOf"):
             continue
         if key == "nullable" and not value:
             continue
@@ -126,6 +127,12 @@ def _constraints(prop: dict) -> str:
 def _field_type(prop: dict) -> str:
     if "$ref" in prop:
         return _schema_html(prop)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in prop:
+            kinds = [_field_type(p) for p in prop[key] if p.get("type") != "object"
+                     or "$ref" in p or not p.get("nullable")]
+            nullable = any(p.get("nullable") for p in prop[key]) or prop.get("nullable")
+            return " or ".join(kinds) + (" or null" if nullable else "")
     kind = prop.get("type", "")
     if kind == "array" and "items" in prop:
         return f"list of {_schema_html(prop['items'])}"
@@ -155,8 +162,8 @@ def _docs_html(config, review: bool) -> str:
         "<header class='site'><a class='brand' href='/'>tagger</a><nav>"
         "<a href='/'>Try it</a>" + ("<a href='/review'>Review</a>" if review else "")
         + "<a href='/docs' aria-current='page'>API docs</a></nav></header>",
-        f"<h1>{escape(info['title'])} <small class='muted'>{escape(info['version'])}</small>"
-        "</h1>",
+        f"<main id='reference'><h1>{escape(info['title'])} <small class='muted'>"
+        f"{escape(info['version'])}</small></h1>",
         f"<p>{escape(info.get('description', ''))}</p>",
         "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. Jump to "
         "<a href='#try'>try the API here</a> (interactive) or the <a href='#endpoints'>"
@@ -195,7 +202,8 @@ def _docs_html(config, review: bool) -> str:
                          f"<td>{'yes' if field in required else ''}</td><td>{notes}</td></tr>")
         parts.append("</table></div>")
     parts += [
-        "<h2 id='try'>Try it</h2><p class='muted'>Swagger UI, served by this server from the "
+        "</main><h2 id='try'>Try it</h2>",
+        "<p class='muted'>Swagger UI, served by this server from the "
         "<code>swagger-ui-bundle</code> package; requests go to this server.</p>",
         "<div id='swagger-ui'><p class='muted'>Loading the interactive docs…</p></div>",
         "<script src='/docs/assets/swagger-ui-bundle.js'></script>",
