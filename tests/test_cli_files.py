@@ -435,3 +435,9 @@ def test_evaluate_warns_on_the_models_own_training_file(small_model, labelled_co
     assert "warning" not in clean.stderr
     assert json.loads(clean.stdout)["training_overlap"]["same_files"] == []
 
+
+
+def test_a_fifo_taxonomy_is_refused_without_hanging(tmp_path):
+    os.mkfifo(tmp_path / "taxonomy.toml")
+    result = run_tagger("themes", "--taxonomy", tmp_path / "taxonomy.toml", timeout=120)
+    assert_one_line_error(result, "taxonomy.toml: not a regular file")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 from tagger.cli.common import EXIT_OK, CommandError
 from tagger.taxonomy import TaxonomyError, load_taxonomy
@@ -16,6 +18,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if args.taxonomy:
+        _check_regular_file(args.taxonomy)
     try:
         taxonomy = load_taxonomy(args.taxonomy)
     except TaxonomyError as error:
@@ -30,3 +34,13 @@ def run(args) -> int:
         if theme.description:
             print(f"{'':32} {theme.description[:110]}{'…' if len(theme.description) > 110 else ''}")
     return EXIT_OK
+
+
+def _check_regular_file(path: str) -> None:
+    """Before opening: a FIFO would hang the read, a directory fails obscurely."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise CommandError(f"{path}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise CommandError(f"{path}: not a regular file")
