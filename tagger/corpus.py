@@ -130,6 +130,9 @@ def _make_document(
     tags: tuple[str, ...] | None = None
     if labelled:
         raw_tags = fields.get("tags")
+        if raw_tags is None:
+            return RecordError(source, line, "no 'tags' (labelled data needs a list of theme "
+                               "ids, [] for none)")
         if isinstance(raw_tags, str):  # CSV: "a;b"
             raw_tags = [t for t in (s.strip() for s in raw_tags.split(";")) if t]
         if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):

@@ -171,7 +171,8 @@ def test_train_then_tag_then_evaluate(labelled_corpus, tmp_path):
     trained = run_tagger("train", "--data", str(data), "--out", str(out), "--cv", "3",
                          "--seed", "1")
     assert trained.returncode == 3, trained.stderr  # one record skipped
-    assert f"{data}:161: 'tags' must be a list of theme ids" in trained.stderr
+    assert f"{data}:161: no 'tags' (labelled data needs a list of theme ids, [] for none)" in (
+        trained.stderr)
     assert "cross-validated micro-F1" in trained.stderr
     manifest = read_manifest(out)
     assert manifest["training_data"][0]["records"] == 160

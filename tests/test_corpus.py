@@ -180,7 +180,8 @@ def test_labelled_records_need_a_tag_list(tmp_path):
     assert [(doc.id, doc.tags) for doc in documents] == [
         ("a", ("time-series",)), ("c", ("time-series",)), ("d", ()),
     ]
-    assert errors == [f"{path}:2: 'tags' must be a list of theme ids"]
+    assert errors == [f"{path}:2: no 'tags' (labelled data needs a list of theme ids, [] for "
+                      "none)"]
 
 
 def test_stdin_is_json_lines(monkeypatch):
