@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from tagger.cli.common import EXIT_OK, EXIT_PARTIAL, CommandError
+from tagger.corpus import Document
 from tagger.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that open the store
@@ -39,7 +41,7 @@ def open_store_or_fail(db: str | None) -> LabelStore:
 
 
 def reviewed_records(store: LabelStore, taxonomy: Taxonomy,
-                     report=None) -> Iterator[dict]:
+                     report: Callable[[str], None] | None = None) -> Iterator[dict]:
     """The store's export with every unknown theme reported through ``report(message)`` and
     removed from ``tags``; ``report`` defaults to stderr."""
     known = set(taxonomy.ids)
@@ -95,9 +97,7 @@ def run_export(args) -> int:
         if out is not sys.stdout:
             out.close()
     if out is not sys.stdout:
-        import os
-
-        os.replace(args.output + ".part", args.output)
+        os.replace(args.output + ".part", args.output)  # whole file or none under the name
     print(f"exported {count} reviewed papers, {len(reported)} unknown theme decisions left out",
           file=sys.stderr)
     return EXIT_PARTIAL if reported else EXIT_OK
@@ -115,12 +115,11 @@ def run_conflicts(args) -> int:
     return EXIT_OK
 
 
-def with_reviewed_labels(db: str, taxonomy: Taxonomy, documents: list, sources: list[dict]):
+def with_reviewed_labels(db: str, taxonomy: Taxonomy, documents: list[Document],
+                         sources: list[dict]) -> list[Document]:
     """``documents`` plus the store's reviewed papers for ``tagger train --labels-db``: a
     reviewed paper replaces a ``--data`` record with the same id (a review is a correction).
     Appends a manifest entry with counts and dates, never reviewer names."""
-    from tagger.corpus import Document
-
     store = open_store_or_fail(db)
     try:
         records = list(reviewed_records(store, taxonomy))
