@@ -56,6 +56,7 @@ THEME_CLASSIFIER_EXPECTED_FAILURES = {
     "check_estimators_dtypes": _NUMERIC.format("(not applicable: no numeric dtypes)"),
     "check_sample_weights_not_an_array": _NUMERIC.format("test_text_sample_weight_forms"),
     "check_sample_weights_list": _NUMERIC.format("test_text_sample_weight_forms"),
+    "check_sample_weights_pandas_series": _NUMERIC.format("test_text_sample_weight_forms"),
     "check_all_zero_sample_weights_error": _NUMERIC.format("test_text_bad_fit_input"),
     "check_sample_weights_shape": _NUMERIC.format("test_text_bad_fit_input"),
     "check_sample_weights_not_overwritten": _NUMERIC.format("test_text_sample_weight_forms"),
