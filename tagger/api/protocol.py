@@ -42,6 +42,7 @@ HEADER_TIMEOUT = _env_number("TAGGER_HEADER_TIMEOUT", 10.0)
 MAX_URL_BYTES = 8190
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32768
+LINGER_SECONDS = 2.0
 
 
 class _TooLarge(Exception):
@@ -61,12 +62,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._head_started = False
         self._reject: _TooLarge | None = None
+        self._lingering = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
 
     # -- header deadline -----------------------------------------------------------------
     def _arm_head_timer(self) -> None:
@@ -119,12 +117,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # answered and half-closed: drain what the client still sends
         try:
             super().data_received(data)
         finally:
             # A single endless header line is buffered by the parser before any callback:
             # bound what arrives while the head is incomplete.
-            if self._head_started and not self.transport.is_closing():
+            if self._head_started and not self._lingering and not self.transport.is_closing():
                 self._head_bytes += len(data)
                 if self._head_bytes > 4 * MAX_HEADER_BYTES:
                     self._answer(431, "The request headers are too large.")
@@ -150,7 +150,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         return None
 
     def _answer(self, status: int, message: str) -> None:
-        if self.transport.is_closing():
+        """Send the JSON error, then close *gracefully*: closing a socket that still has
+        unread request bytes makes the kernel send a reset, and the client may lose the answer
+        (typically a client still uploading an oversized head). So: FIN after the answer, drain
+        and discard what still arrives, close for good after ``LINGER_SECONDS``."""
+        if self.transport.is_closing() or self._lingering:
             return
         self._cancel_head_timer()
         body = json_error_bytes(status, message)
@@ -159,8 +163,23 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 % (status, _REASONS.get(status, b"Error"), os.urandom(8).hex().encode(),
                    len(body)))
         self.transport.write(head + body)
-        self.transport.close()
         self.logger.info("answered %d before the app: %s", status, message)
+        self._lingering = True
+        self.flow.resume_reading()
+        try:
+            self.transport.write_eof()
+        except (NotImplementedError, AttributeError, OSError, RuntimeError):
+            self.transport.close()
+            return
+        self.loop.call_later(LINGER_SECONDS, self._close_now)
+
+    def _close_now(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
 
 
 __all__ = ["GuardedHttpToolsProtocol", "httptools"]
