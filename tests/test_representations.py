@@ -185,3 +185,17 @@ def test_feed_augmented_adds_pseudo_labelled_rows():
     assert by_teacher.n_pseudo_ >= 60
     assert by_teacher.pseudo_positives_.sum() >= by_teacher.n_pseudo_
     assert by_teacher.predict(X[:3]).shape == (3, len(ids))
+
+
+def test_committed_feed_representation_loads_and_knows_the_field():
+    """The shipped artifact (built by ``python -m tagger.training.stream_experiments --build
+    ppmi256-p --to tagger/data/feed_representation.npz``) loads without pickle and puts Mamba
+    next to state space models."""
+    path = Path(__file__).resolve().parents[1] / "tagger" / "data" / "feed_representation.npz"
+    rep = FeedRepresentation.load(path)
+    facts = rep.describe()
+    assert facts["method"] == "ppmi" and facts["documents"] == 176332 and rep.dim == 256
+    vectors = rep.transform([lemmas("Mamba"), lemmas("selective state space model (SSM)"),
+                             lemmas("image segmentation")])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2

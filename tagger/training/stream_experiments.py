@@ -11,6 +11,8 @@ Usage::
     python -m tagger.training.stream_experiments --list
     python -m tagger.training.stream_experiments --design feed-lsa --protocol arxiv
     python -m tagger.training.stream_experiments --build lsa256      # just fit a representation
+    python -m tagger.training.stream_experiments --build ppmi256-p \
+        --to tagger/data/feed_representation.npz       # the committed artifact
     python -m tagger.training.stream_experiments --design feed-lsa --protocol none --throughput
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -90,6 +93,9 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-ppmi+unl": StreamDesign("PPMI word vectors + collocations (1.0) next to the shipped "
                                   "unlabelled LSA", "ppmi256-p",
                                   {"features__representation_weight": 1.0}),
+    "feed-ppmi+unl-w0.5": StreamDesign("PPMI word vectors + collocations (0.5) next to the "
+                                       "shipped unlabelled LSA", "ppmi256-p",
+                                       {"features__representation_weight": 0.5}),
     "feed-ppmi-phrases": StreamDesign("PPMI word vectors + collocations", "ppmi256-p",
                                       NO_LSA | {"features__representation_weight": 1.5}),
     "categories": StreamDesign("default + arXiv-category weak labels (20,000-paper feed "
@@ -213,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--design", action="append", metavar="NAME", default=[])
     parser.add_argument("--build", action="append", metavar="REPRESENTATION", default=[],
                         help="fit (and cache) a feed representation")
+    parser.add_argument("--to", type=Path, metavar="FILE",
+                        help="with one --build: also copy the fitted file here (e.g. "
+                        "tagger/data/feed_representation.npz)")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--protocol", action="append", choices=["arxiv", "all", "none"])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
@@ -230,8 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         n for n in args.build if n not in REPRESENTATIONS]
     if unknown:
         parser.error(f"unknown design/representation(s): {', '.join(unknown)} (see --list)")
+    if args.to and len(args.build) != 1:
+        parser.error("--to needs exactly one --build")
     for name in args.build:
-        representation(name)
+        path = representation(name)
+        if args.to:
+            shutil.copyfile(path, args.to)
+            print(f"copied {path} to {args.to}", file=sys.stderr)
     if not args.design:
         return 0
     taxonomy = load_taxonomy()
