@@ -85,6 +85,8 @@ def _tfidf_entries(columns: Sequence[Sequence[int]], idf: np.ndarray) -> Entries
     ``(rows, columns, values)``. Counting is one ``np.unique`` over the whole batch, so no
     Python loop runs per entry and no intermediate sparse matrix is built."""
     n_rows, n_columns = len(columns), len(idf)
+    if n_rows == 1:
+        return _tfidf_entries_one(columns[0], idf)
     lengths = np.fromiter(map(len, columns), dtype=np.int64, count=n_rows)
     flat = np.fromiter(chain.from_iterable(columns), dtype=np.int64, count=int(lengths.sum()))
     rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
@@ -94,6 +96,20 @@ def _tfidf_entries(columns: Sequence[Sequence[int]], idf: np.ndarray) -> Entries
     norms = np.sqrt(np.bincount(key_rows, weights=values * values, minlength=n_rows))
     norms[norms == 0] = 1.0
     return key_rows, key_columns, values / norms[key_rows]
+
+
+def _tfidf_entries_one(columns: Sequence[int], idf: np.ndarray) -> Entries:
+    """:func:`_tfidf_entries` for one row (the API's case): counted with a dict, because
+    ``np.unique``'s sort costs more than the arithmetic on a few hundred entries."""
+    counts: dict[int, int] = {}
+    for column in columns:
+        counts[column] = counts.get(column, 0) + 1
+    key_columns = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+    tf = np.fromiter((counts[c] for c in key_columns.tolist()), dtype=np.float64,
+                     count=len(counts))
+    values = (np.log(tf) + 1.0) * idf[key_columns]
+    norm = float(np.sqrt(values @ values)) or 1.0
+    return np.zeros(len(key_columns), dtype=np.int64), key_columns, values / norm
 
 
 def _csr(entries: Entries, shape: tuple[int, int]) -> sp.csr_matrix:
