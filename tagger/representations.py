@@ -61,7 +61,8 @@ class _TermLookup:
                 self.unigrams[term] = index
 
     def terms(self, words: Sequence[str]) -> list[int]:
-        """Ids of the unigrams and of the collocations (adjacent content words) of ``words``."""
+        """Ids of the unigrams and of the collocations (adjacent content words) of ``words``,
+        a list of content words."""
         get = self.unigrams.get
         found = [j for j in map(get, words) if j is not None]
         phrases = self.phrases
@@ -73,6 +74,29 @@ class _TermLookup:
                     if j is not None:
                         found.append(j)
         return found
+
+    def lemma_terms(self, lemma_list: Sequence[str]) -> list[int]:
+        """``terms(content words of lemma_list)`` in one pass, the scoring hot path: every
+        vocabulary term is a content word, so only out-of-vocabulary lemmas need the
+        stop-word test (a stop word between two words does not break a collocation)."""
+        get = self.unigrams.get
+        phrases = self.phrases
+        found: list[int] = []
+        grams: list[int] = []
+        following = None
+        for word in lemma_list:
+            j = get(word)
+            if j is None:
+                if len(word) > 1 and word not in STOPWORDS and not word.isdigit():
+                    following = None  # a content word outside the vocabulary
+                continue
+            found.append(j)
+            if following is not None:
+                k = following.get(word)
+                if k is not None:
+                    grams.append(k)
+            following = phrases.get(word)
+        return found + grams
 
 
 def _tfidf(term_lists: Sequence[Sequence[int]], idf: np.ndarray) -> sp.csr_matrix:
@@ -121,7 +145,8 @@ class FeedRepresentation:
                 f"terms, dim={self.dim})")
 
     def term_ids(self, lemma_list: Sequence[str]) -> list[int]:
-        return self._lookup.terms(_content(lemma_list))
+        """Term ids of one paper's lemmas (unigrams first, then collocations)."""
+        return self._lookup.lemma_terms(lemma_list)
 
     def transform(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """``(n, dim)`` float32: each paper's (title and abstract lemmas) representation."""

@@ -80,6 +80,26 @@ def test_collocations_are_mined_and_used(lemma_lists):
     assert rep.describe()["phrases"] >= 1
 
 
+def test_one_pass_lookup_equals_content_words_then_terms(lemma_lists):
+    """The scoring hot path skips the content-word filter for vocabulary words; it must find
+    exactly the terms of the filtered list (stop words and numbers do not break a phrase,
+    an unknown content word does)."""
+    from tagger.representations import _content
+
+    rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, phrases=50)
+    lookup = rep._lookup
+    rng = random.Random(3)
+    extra = ["the", "of", "2024", "x", "unknownword", "a"]
+    for words in lemma_lists[:200]:
+        noisy = list(words)
+        for _ in range(8):
+            noisy.insert(rng.randrange(len(noisy) + 1), rng.choice(extra))
+        assert sorted(lookup.lemma_terms(noisy)) == sorted(lookup.terms(_content(noisy)))
+    phrase = rep.vocabulary.index("state space")
+    assert phrase in rep.term_ids(lemmas("the state of the space"))
+    assert phrase not in rep.term_ids(lemmas("the state unknownword space"))
+
+
 def test_save_load_round_trip_without_pickle(tmp_path: Path, lemma_lists):
     rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, phrases=50, corpus="generated")
     path = tmp_path / "representation.npz"
