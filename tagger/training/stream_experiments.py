@@ -213,6 +213,22 @@ def throughput(design: StreamDesign, taxonomy: Taxonomy, docs: list[Document],
             "fit_seconds": round(fit_s, 1)}
 
 
+def save_design(name: str, design: StreamDesign, taxonomy: Taxonomy, docs: list[Document],
+                unlabelled: list[Document], out: Path, seed: int = 0) -> None:
+    """Fit a representation design on ``docs`` through ``train_tagger`` (no CV) and save it
+    with ``save_model``: the same artifact ``make model`` would write for it."""
+    from tagger.artifact import save_model
+    from tagger.training.fit import train_tagger
+
+    rep = (FeedRepresentation.load(representation(design.representation))
+           if design.representation else None)
+    started = time.perf_counter()
+    tagger, facts = train_tagger(docs, taxonomy, folds=0, seed=seed, params=design.params,
+                                 unlabelled=unlabelled, representation=rep)
+    save_model(tagger, out, facts)
+    print(f"saved {name} to {out} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagger.training.stream_experiments",
                                      description=__doc__.split("\n\n")[0])
@@ -227,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write one JSON per design")
+    parser.add_argument("--save-model", type=Path, metavar="DIR",
+                        help="fit each design on seed + arXiv (no CV) and save it as a model "
+                        "directory DIR/<design> (for tagger tag --model, e.g. bulk timing)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.list:
@@ -253,8 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     unlabelled = list(read_documents(args.shared / "corpus" / "unlabelled.jsonl",
                                      on_error=lambda error: None))
     protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
+    if args.save_model:
+        for name in args.design:
+            save_design(name, DESIGNS[name], taxonomy, seed_docs + arxiv_docs, unlabelled,
+                        args.save_model / name, args.seed)
     results = []
     for name in args.design:
+        if not protocols and not args.throughput:
+            break
         result = run(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, unlabelled,
                      protocols, args.seed)
         if args.throughput:
