@@ -219,3 +219,17 @@ def test_committed_feed_representation_loads_and_knows_the_field():
                              lemmas("image segmentation")])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_stream_experiments_cli_lists_designs_and_refuses_unknown_ones(capsys):
+    from tagger.training import stream_experiments
+
+    assert stream_experiments.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "feed-ppmi+unl" in listed and "self-train" in listed and "ppmi256-p" in listed
+    with pytest.raises(SystemExit) as exit_info:
+        stream_experiments.main(["--design", "no-such-design"])
+    assert exit_info.value.code == 2
+    assert "no-such-design" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        stream_experiments.main(["--build", "lsa256", "--build", "lsa128", "--to", "x.npz"])
