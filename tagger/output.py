@@ -22,10 +22,20 @@ def describe_os_error(error: OSError, path: str | Path | None = None) -> str:
     return f"{where}: {reason}" if where is not None else reason
 
 
+def is_stream(path: Path) -> bool:
+    """A character device (``/dev/null``, ``/dev/stdout``) or a FIFO (``>(gzip > out.gz)``):
+    written to directly, never replaced by a renamed temporary file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 def check_output_path(path: str | Path | None, resume: bool = False) -> None:
-    """Fail before any work if ``path`` cannot be the output: a directory, a non-regular file
-    (a device or FIFO would be replaced by the final rename), or a place this process cannot
-    write (read-only filesystem, no permission)."""
+    """Fail before any work if ``path`` cannot be the output: a directory, a block device or
+    socket, a device or FIFO with ``--resume``, or a place this process cannot write
+    (read-only filesystem, no permission)."""
     if path in (None, "-"):
         return
     target = Path(path)
@@ -38,6 +48,11 @@ def check_output_path(path: str | Path | None, resume: bool = False) -> None:
     if info is not None:
         if stat.S_ISDIR(info.st_mode):
             raise OutputError(f"{target}: is a directory; -o needs a file name")
+        streamed = stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)
+        if streamed and resume:
+            raise OutputError(f"{target}: not a regular file; --resume needs one")
+        if streamed:
+            return
         if not stat.S_ISREG(info.st_mode):
             raise OutputError(f"{target}: not a regular file; -o needs a file name")
         if resume and not os.access(target, os.W_OK):
@@ -69,10 +84,17 @@ class AtomicOutput:
         self.path = None if path in (None, "-") else Path(path)
         self._handle: TextIO | None = None
         self._temp: Path | None = None
+        self._direct = self.path is not None and is_stream(self.path)
 
     def __enter__(self) -> TextIO:
         if self.path is None:
             return sys.stdout
+        if self._direct:
+            try:
+                self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            except OSError as error:
+                raise OutputError(describe_os_error(error, self.path)) from None
+            return self._handle
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
@@ -87,6 +109,14 @@ class AtomicOutput:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.path is None:
             sys.stdout.flush()
+            return
+        if self._direct:
+            assert self._handle is not None
+            try:
+                self._handle.close()
+            except OSError as error:
+                if exc_type is None:
+                    raise OutputError(f"{self.path}: cannot write: {error.strerror}") from None
             return
         assert self._handle is not None and self._temp is not None
         try:

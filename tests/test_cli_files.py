@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -441,3 +442,14 @@ def test_a_fifo_taxonomy_is_refused_without_hanging(tmp_path):
     os.mkfifo(tmp_path / "taxonomy.toml")
     result = run_tagger("themes", "--taxonomy", tmp_path / "taxonomy.toml", timeout=120)
     assert_one_line_error(result, "taxonomy.toml: not a regular file")
+
+
+def test_output_to_a_device_is_written_directly_never_replaced(small_model):
+    """``-o /dev/null`` writes to the device; a temporary file renamed over it (as root) would
+    have replaced /dev/null itself. ``--resume`` needs a regular file."""
+    result = run_tagger("tag", "--text", ABSTRACT, "-o", "/dev/null", "--model", small_model)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    resumed = run_tagger("tag", "--text", ABSTRACT, "-o", "/dev/null", "--resume",
+                         "--model", small_model)
+    assert_one_line_error(resumed, "/dev/null: not a regular file; --resume needs one")
