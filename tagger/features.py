@@ -44,8 +44,27 @@ def is_content_word(lemma: str) -> bool:
     return len(lemma) > 1 and lemma not in STOPWORDS and not lemma.isdigit()
 
 
+class _ContentWordMemo(dict):
+    """lemma -> whether it is a content word, filled on first sight. The filter runs on every
+    word of every paper; one dict lookup is cheaper than three tests. Bounded, so a server fed
+    random strings cannot grow it without limit (past the bound, unseen words are tested)."""
+
+    LIMIT = 500_000
+
+    def __missing__(self, lemma: str) -> bool:
+        keep = is_content_word(lemma)
+        if len(self) < self.LIMIT:
+            self[lemma] = keep
+        return keep
+
+
+_IS_CONTENT = _ContentWordMemo()
+
+
 def content_words(lemma_list: Iterable[str]) -> list[str]:
-    return [w for w in lemma_list if len(w) > 1 and w not in STOPWORDS and not w.isdigit()]
+    """The lemmas that pass :func:`is_content_word`, in order."""
+    keep = _IS_CONTENT
+    return [w for w in lemma_list if keep[w]]
 
 
 class LemmaNgrams:
@@ -179,17 +198,28 @@ class NgramLookup:
                 self.unigrams[gram] = column
             elif len(parts) == 2:
                 self.bigrams.setdefault(parts[0], {})[parts[1]] = column
+        self._index_pairs()
+
+    def _index_pairs(self) -> None:
+        # (first, second) -> column: ``zip`` yields exactly these tuples, so the bigram scan
+        # runs as one C-level map instead of a Python loop. Derived, not pickled.
+        self._pairs = {(first, second): column for first, following in self.bigrams.items()
+                       for second, column in following.items()}
+
+    def __getstate__(self) -> dict:
+        return {"unigrams": self.unigrams, "bigrams": self.bigrams}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._index_pairs()
 
     def columns(self, words: Sequence[str]) -> list[int]:
-        uni = self.unigrams.get
-        bi = self.bigrams.get
-        found = [j for j in map(uni, words) if j is not None]
-        for first, second in zip(words, words[1:], strict=False):
-            following = bi(first)
-            if following is not None:
-                column = following.get(second)
-                if column is not None:
-                    found.append(column)
+        """Columns of the words' uni- and bigrams found in the vocabulary: unigrams in word
+        order, then bigrams in word order."""
+        found = [j for j in map(self.unigrams.get, words) if j is not None]
+        if self._pairs:
+            pairs = zip(words, words[1:], strict=False)
+            found += [j for j in map(self._pairs.get, pairs) if j is not None]
         return found
 
     def column(self, gram: Sequence[str]) -> int | None:
@@ -342,13 +372,13 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         rows, cols, values = _tfidf_entries(title_columns, idf)
         return _sum_entries([paper, (rows, cols, values * self.title_weight)], len(idf))
 
-    def _phrase_block(self, segment_lists: Sequence[Sequence[Sequence[str]]]) -> np.ndarray:
+    def _phrase_counts(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Taxonomy-phrase matches per theme in each lemma list, an (n, themes) array."""
         index = self.phrase_index_
-        counts = np.array(
-            [np.sum([index.counts(segment) for segment in segments], axis=0)
-             for segments in segment_lists],
-            dtype=np.float32,
-        ).reshape(len(segment_lists), index.n_themes)
+        return np.array([index.counts(words) for words in lemma_lists],
+                        dtype=np.float32).reshape(len(lemma_lists), index.n_themes)
+
+    def _phrase_block(self, counts: np.ndarray) -> np.ndarray:
         return np.log1p(counts) * np.float32(self.phrase_weight)
 
     @staticmethod
@@ -372,10 +402,13 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
         blocks = []
         if self.phrase_index_ is not None:
-            blocks.append(self._phrase_block(
-                [(t, a) for t, a in zip(batch.titles, batch.abstracts, strict=True)]))
+            # A phrase never spans the title and the abstract, so the paper's counts are the
+            # sum of the fields' counts: each field is matched once.
+            title_counts = self._phrase_counts(batch.titles)
+            blocks.append(self._phrase_block(title_counts
+                                             + self._phrase_counts(batch.abstracts)))
             if self.title_phrases:
-                blocks.append(self._phrase_block([(t,) for t in batch.titles]))
+                blocks.append(self._phrase_block(title_counts))
         if self.lsa_projection_ is not None:
             blocks.append(self._lsa_block(batch))
         if self.representation is not None:

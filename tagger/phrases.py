@@ -36,21 +36,24 @@ class PhraseIndex:
     def matches(self, lemmas: Sequence[str]) -> list[tuple[int, int, list[int]]]:
         """All matches as ``(start_token, end_token, theme_indices)``, longest first at each
         position and non-overlapping (a longer phrase hides the shorter ones inside it)."""
+        lengths_by_first = self._lengths_by_first
+        # Only positions whose lemma starts some phrase can start a match; finding them is
+        # one C-level scan, and most abstracts have few.
+        starts = [i for i, lemma in enumerate(lemmas) if lemma in lengths_by_first]
         found = []
-        position = 0
+        free = 0  # the first position not inside an earlier match
         total = len(lemmas)
         themes_of = self._themes_of
-        lengths_by_first = self._lengths_by_first
-        while position < total:
-            step = 1
-            for length in lengths_by_first.get(lemmas[position], ()):
+        for position in starts:
+            if position < free:
+                continue
+            for length in lengths_by_first[lemmas[position]]:
                 if position + length <= total:
                     themes = themes_of.get(tuple(lemmas[position : position + length]))
                     if themes:
                         found.append((position, position + length, themes))
-                        step = length
+                        free = position + length
                         break
-            position += step
         return found
 
     def counts(self, lemmas: Sequence[str]) -> list[int]:

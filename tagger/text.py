@@ -80,8 +80,8 @@ def tokenize(text: str) -> list[Token]:
 
 def lemmas(text: str) -> list[str]:
     """Lowercase lemmas of ``text``; the hot path of feature extraction, so kept minimal."""
-    get = _lemma_table().get
-    return [get(word, word) for word in _TOKEN.findall(text.lower())]
+    words = _TOKEN.findall(text.lower())
+    return list(map(_lemma_table().get, words, words))  # get(word, word), C-level loop
 
 
 def phrase_lemmas(phrase: str) -> tuple[str, ...]:
