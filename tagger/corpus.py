@@ -14,12 +14,15 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from tagger.records import Limits, parse_categories, record_problem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 STDIN = "-"
 FORMATS = ("jsonl", "csv", "text")
@@ -331,3 +334,38 @@ def read_corpus(
     """Stream the documents of several files in order."""
     for path in paths:
         yield from read_documents(path, on_error=on_error, labelled=labelled)
+
+
+def read_labelled(
+    paths: str | Path | Iterable[str | Path], theme_ids: Sequence[str] | None = None
+) -> tuple[list[dict[str, str]], np.ndarray]:
+    """Labelled files (JSON Lines or CSV with ``tags``) as scikit-learn's ``X`` and ``Y``.
+
+    ``X`` is a list of ``{"title", "abstract"}`` records (what :class:`ThemeClassifier` reads);
+    ``Y`` a 0/1 matrix with one column per theme of ``theme_ids`` (default: the packaged
+    taxonomy's, in its order, which is the estimator's ``classes_`` order). A tag outside
+    ``theme_ids`` raises :class:`CorpusError` naming the file and line: silently dropping it
+    would train the model that the paper is not about that theme.
+    """
+    import numpy as np
+
+    if theme_ids is None:
+        from tagger.taxonomy import load_taxonomy
+
+        theme_ids = load_taxonomy().ids
+    column = {theme: k for k, theme in enumerate(theme_ids)}
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    X: list[dict[str, str]] = []
+    rows: list[list[int]] = []
+    for document in read_corpus(paths, labelled=True):
+        unknown = [tag for tag in document.tags or () if tag not in column]
+        if unknown:
+            raise CorpusError(f"{document.source}:{document.line}: unknown theme "
+                              f"{unknown[0]!r} (not in the taxonomy)")
+        X.append({"title": document.title, "abstract": document.abstract})
+        rows.append([column[tag] for tag in document.tags or ()])
+    Y = np.zeros((len(X), len(theme_ids)), dtype=np.int8)
+    for row, columns in enumerate(rows):
+        Y[row, columns] = 1
+    return X, Y

@@ -298,14 +298,18 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return pieces
 
 
-def build_model(taxonomy: Any, **params: Any) -> ThemeClassifier:
-    """The shipped design for ``taxonomy``; ``params`` use nested names
+def build_model(taxonomy: Any = None, **params: Any) -> ThemeClassifier:
+    """The shipped design for ``taxonomy`` (default: the packaged one); ``params`` use nested names
     (``features__title_weight=0.5``, ``classifier__C=8``).
 
     Chosen in ``training/EXPERIMENTS.md``: lemma uni/bigram TF-IDF with the title counted again
     at half weight, taxonomy phrase counts for the paper and for the title, a 300-d LSA block,
     and per-theme logistic regressions with F0.8 thresholds (rare themes' shrunk towards the
     pooled threshold with the weight of 10 positives) turned into calibrated scores."""
+    if taxonomy is None:
+        from tagger.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy()
     model = ThemeClassifier(
         themes=list(taxonomy.ids),
         features=ThemeFeatures(theme_phrases=tuple(t.phrases for t in taxonomy.themes),

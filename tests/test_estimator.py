@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from tagger.artifact import save_model
+from tagger.corpus import CorpusError, read_labelled
 from tagger.calibration import sigmoid
 from tagger.estimator import (
     EVIDENCE_FLOOR,
@@ -351,5 +352,31 @@ def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     assert isinstance(namespace["model"], ThemeClassifier)
     assert namespace["model"].classes_[0] == load_taxonomy().ids[0]
     assert "'state-space-models'" in printed[1]
-    assert Path(EXAMPLE).read_text(encoding="utf-8").count("\n") < 30
+    code = [line for line in EXAMPLE.read_text(encoding="utf-8").split('"""')[2].splitlines()
+            if line.strip() and not line.startswith(("from ", "import "))]
+    assert len(code) <= 5, code
 
+
+def test_readme_shows_the_example_verbatim():
+    body = EXAMPLE.read_text(encoding="utf-8").split('"""', 2)[2].strip()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"```python\n{body}\n```" in readme
+
+
+def test_read_labelled_gives_x_and_y_in_taxonomy_order(tmp_path):
+    theme_ids = load_taxonomy().ids
+    write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "1", "title": "T", "abstract": "First.", "tags": [theme_ids[3], theme_ids[0]]},
+        {"id": "2", "abstract": "Second.", "tags": []}])
+    X, Y = read_labelled(tmp_path / "a.jsonl")
+    assert X == [{"title": "T", "abstract": "First."}, {"title": "", "abstract": "Second."}]
+    assert Y.shape == (2, len(theme_ids))
+    assert Y[0].nonzero()[0].tolist() == [0, 3] and not Y[1].any()
+
+
+def test_read_labelled_names_the_line_of_an_unknown_theme(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "1", "abstract": "Fine.", "tags": []},
+        {"id": "2", "abstract": "Bad.", "tags": ["not-a-theme"]}])
+    with pytest.raises(CorpusError, match=r"a\.jsonl:2: unknown theme 'not-a-theme'"):
+        read_labelled(str(tmp_path / "a.jsonl"))

@@ -13,10 +13,12 @@ import pytest
 
 from tests.conftest import REPO
 
-CORE = ["tagger", "tagger.taxonomy", "tagger.corpus", "tagger.text", "tagger.phrases",
-        "tagger.fields", "tagger.features", "tagger.calibration", "tagger.classifier",
-        "tagger.estimator", "tagger.artifact", "tagger.tagging", "tagger.model_card"]
-UPPER = ("tagger.training", "tagger.api", "tagger.cli", "tagger.store")
+CORE = ["tagger", "tagger.taxonomy", "tagger.records", "tagger.corpus", "tagger.text",
+        "tagger.phrases", "tagger.fields", "tagger.features", "tagger.representations",
+        "tagger.calibration", "tagger.classifier", "tagger.estimator", "tagger.artifact",
+        "tagger.tagging", "tagger.model_card", "tagger.output", "tagger.publish"]
+UPPER = ("tagger.training", "tagger.api", "tagger.cli", "tagger.store", "tagger.review",
+         "tagger.bulk")
 
 _PROBE = """
 import json, sys
