@@ -9,7 +9,6 @@ import json
 import pickle
 import runpy
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from tagger.artifact import save_model
-from tagger.corpus import CorpusError, read_labelled
 from tagger.calibration import sigmoid
+from tagger.corpus import CorpusError, read_labelled
 from tagger.estimator import (
     EVIDENCE_FLOOR,
     EVIDENCE_STOPLIST,
