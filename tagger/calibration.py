@@ -17,7 +17,6 @@ themes, class weighting), so one cut-off is wrong for all of them. Each theme ge
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 # Thresholds are searched on this grid; a coarse grid is itself a regulariser on small data.
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -101,6 +100,8 @@ def fit_slopes(Y: np.ndarray, P: np.ndarray, thresholds: np.ndarray,
         if (y & counted).sum() < min_positives or (~y & counted).sum() < min_positives:
             continue
         shifted = (logit(P[:, k]) - logit(thresholds[k]))[:, None]
+        from sklearn.linear_model import LogisticRegression  # fit-time only, see classifier.py
+
         model = LogisticRegression(fit_intercept=False, C=100.0).fit(
             shifted[counted], y[counted], sample_weight=weights[counted])
         slope = float(model.coef_[0, 0])

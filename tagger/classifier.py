@@ -11,16 +11,23 @@ import warnings
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
-from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from tagger.calibration import calibrated, fit_slopes, logit, sigmoid, tune_thresholds
+
+# Modules needed only to *fit* (LogisticRegression, KFold, label_binarize, joblib) are imported
+# inside the functions that fit: sklearn.linear_model pulls in model_selection, metrics and
+# scipy.stats, a large part of the start-up of a command that only loads a model and tags one
+# abstract (python -X importtime; benchmarks/cli_startup.py).
+
+
+def _logistic_regression() -> type:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression
 
 
 def _fit_labels(X: Any, Y: np.ndarray, sample_weight: np.ndarray, C: float,
@@ -39,7 +46,7 @@ def _fit_labels(X: Any, Y: np.ndarray, sample_weight: np.ndarray, C: float,
             rate = np.clip(positives / max(len(column), 1), 1e-4, 1 - 1e-4)
             intercept[k] = np.log(rate / (1 - rate))
             continue
-        model = LogisticRegression(C=C, class_weight=class_weight, solver="lbfgs",
+        model = _logistic_regression()(C=C, class_weight=class_weight, solver="lbfgs",
                                    max_iter=max_iter, tol=tol)
         model.fit(X, column, sample_weight=sample_weight)
         coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
@@ -108,6 +115,8 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError("needs samples of at least 2 classes in the data, got 1 class")
             self.multilabel_ = False
+            from sklearn.preprocessing import label_binarize
+
             Y = label_binarize(y, classes=self.classes_)
         else:
             if type_of_target(y) != "multilabel-indicator":
@@ -130,6 +139,9 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         thresholds = np.full(Y.shape[1], 0.5)
         slopes = np.ones(Y.shape[1])
         if self.cv >= 2 and X.shape[0] >= 2 * self.cv:
+            from joblib import Parallel, delayed
+            from sklearn.model_selection import KFold
+
             splits = list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(X))
             parts = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_labels)(X[train], Y[train], weights[train], *params)

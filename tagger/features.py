@@ -16,27 +16,29 @@
 
 The title and the abstract are lemmatised separately: n-grams and phrases never run across the
 boundary, and the title's features come from the title field, never from a guess. ``transform``
-does not go through ``TfidfVectorizer.transform``: n-grams are looked up in nested dicts and the
+does not go through ``TfidfVectorizer.transform``: n-grams are looked up in dicts and the
 rows are assembled with numpy into one CSR matrix, because feature extraction is most of the
 cost of tagging thousands of abstracts a second. The result equals scikit-learn's (tested).
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from tagger.fields import Fields, as_fields
 from tagger.phrases import PhraseIndex
 from tagger.text import STOPWORDS, lemmas
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 def is_content_word(lemma: str) -> bool:
@@ -311,6 +313,8 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         """Learn the vocabulary (and the LSA projection, also from ``unlabelled`` records)."""
         if self.word_max_n not in (1, 2):
             raise ValueError(f"word_max_n must be 1 or 2, not {self.word_max_n!r}")
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         batch = Lemmatised(as_fields(X))
         try:
             vectorizer = TfidfVectorizer(
@@ -326,6 +330,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 f"{self.word_min_df} of them (word_min_df); more or longer abstracts are "
                 f"needed ({error})") from None
         self.word_vectorizer_ = _drop_stop_words(vectorizer)
+        self.word_idf_ = vectorizer.idf_
         self.word_lookup_ = NgramLookup(self.word_vectorizer_.vocabulary_)
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
@@ -340,9 +345,11 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         """Latent semantic analysis over content-word unigrams: a dense, low-rank view in
         which words that co-occur (in labelled and unlabelled abstracts alike) land close
         together. At tagging time it costs one small sparse-dense product."""
-        self.lsa_vectorizer_ = self.lsa_lookup_ = self.lsa_projection_ = None
+        self.lsa_vectorizer_ = self.lsa_lookup_ = self.lsa_projection_ = self.lsa_idf_ = None
         if not self.lsa_components:
             return
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vectorizer = _drop_stop_words(TfidfVectorizer(
             analyzer=LemmaNgrams(1), min_df=self.lsa_min_df, sublinear_tf=True,
             dtype=np.float32).fit([(x,) for x in lemma_lists]))
@@ -352,16 +359,57 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         rank = min(self.lsa_components, matrix.shape[1] - 1, matrix.shape[0] - 1)
         if rank < 2:
             return
+        from sklearn.decomposition import TruncatedSVD  # fit-time only (see classifier.py)
+
         svd = TruncatedSVD(n_components=rank, algorithm="randomized", n_iter=5,
                            random_state=0).fit(matrix)
         self.lsa_vectorizer_, self.lsa_lookup_ = vectorizer, lookup
+        self.lsa_idf_ = vectorizer.idf_
         self.lsa_projection_ = np.ascontiguousarray(svd.components_.T, dtype=np.float32)
+
+    # -- pickling ------------------------------------------------------------------------
+    # The fitted vectorizers stay for introspection and feature names; scoring reads only the
+    # arrays and lookups above. They are pickled as nested bytes and unpickled on first use,
+    # so loading a model to tag never imports sklearn.feature_extraction, which (with the
+    # preprocessing and SciPy modules it imports) was a fifth of a one-abstract `tagger tag`
+    # run (benchmarks/cli_startup.py). The bytes are part of the verified model file.
+
+    _DEFERRED = ("word_vectorizer_", "lsa_vectorizer_")
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        pickled = dict(state.pop("_pickled_", None) or {})
+        for name in self._DEFERRED:
+            if state.get(name) is not None:
+                pickled[name] = pickle.dumps(state.pop(name), protocol=5)
+        if pickled:
+            state["_pickled_"] = pickled
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        fitted = self.__dict__
+        if "word_idf_" not in fitted and fitted.get("word_vectorizer_") is not None:
+            # pickled before the idf arrays were kept beside the vectorizers
+            self.word_idf_ = fitted["word_vectorizer_"].idf_
+            lsa = fitted.get("lsa_vectorizer_")
+            self.lsa_idf_ = None if lsa is None else lsa.idf_
+
+    def __getattr__(self, name: str) -> Any:
+        """Only called for attributes not found normally: a deferred vectorizer."""
+        pickled = self.__dict__.get("_pickled_")
+        if pickled and name in pickled:
+            value = pickle.loads(pickled[name])  # noqa: S301 - bytes of a verified model
+            self.__dict__[name] = value
+            del pickled[name]
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- blocks ---------------------------------------------------------------------------
 
     def _word_entries(self, batch: Lemmatised) -> Entries:
         """Paper TF-IDF (title and abstract, n-grams within each) plus the title's own row."""
-        idf = self.word_vectorizer_.idf_
+        idf = self.word_idf_
         columns = self.word_lookup_.columns
         titles, abstracts = batch.content()
         title_columns = [columns(t) for t in titles]
@@ -391,7 +439,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         columns = self.lsa_lookup_.columns
         titles, abstracts = batch.content()
         rows = [columns(t + a) for t, a in zip(titles, abstracts, strict=True)]
-        idf = self.lsa_vectorizer_.idf_
+        idf = self.lsa_idf_
         if len(rows) == 1:  # one paper (the API's case): a dense product, no sparse matrix
             _rows, cols, values = _tfidf_entries(rows, idf)
             dense = (values.astype(np.float32) @ self.lsa_projection_[cols])[None, :]
@@ -419,7 +467,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> sp.csr_matrix:
         """Features of the records ``X``, one row each."""
-        check_is_fitted(self, "word_vectorizer_")
+        check_is_fitted(self, "word_idf_")
         return self.transform_lemmatised(Lemmatised(as_fields(X)))
 
     def entries_lemmatised(self, batch: Lemmatised) -> tuple[list[Entries], int]:
@@ -455,5 +503,5 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of all columns, in order: ``word:<n-gram>``, ``phrase:<theme index>``,
         ``title-phrase:<theme index>``, ``lsa:<k>``, ``representation:<k>``."""
-        check_is_fitted(self, "word_vectorizer_")
+        check_is_fitted(self, "word_idf_")
         return np.asarray(self._feature_names(), dtype=object)

@@ -259,3 +259,46 @@ def test_killed_training_leaves_no_half_model(tmp_path):
     assert tagger_main(["train", "--data", str(small), "--out", str(out), "--cv", "0"]) == 0
     assert verify_model_dir(out)["training"]["n_documents"] == 40
     assert sorted(p.name for p in out.parent.iterdir()) == ["m"]
+
+
+def test_model_is_a_plain_pickle_that_joblib_also_reads(model_copy):
+    import joblib
+
+    manifest = read_manifest(model_copy)
+    assert manifest["serializer"] == "pickle"
+    data = (model_copy / MODEL_FILE).read_bytes()
+    assert data[:2] == b"\x80\x05"  # protocol 5, uncompressed
+    assert set(joblib.load(model_copy / MODEL_FILE)) == {"estimator"}
+
+
+def test_a_model_written_by_joblib_dump_still_loads(model_copy):
+    """Models saved before the "serializer" field (joblib.dump, compressed) load as before."""
+    import hashlib
+
+    import joblib
+
+    before = load_model(model_copy)
+    path = model_copy / MODEL_FILE
+    joblib.dump({"estimator": before.estimator}, path, compress=3)
+    assert path.read_bytes()[:1] == b"x"  # zlib: not a plain pickle any more
+
+    def legacy(manifest):
+        del manifest["serializer"]
+        manifest["files"][MODEL_FILE] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    rewrite_manifest(model_copy, legacy)
+    after = load_model(model_copy)
+    docs = [{"title": "", "abstract": "A state space model for time series forecasting."}]
+    assert (after.estimator.predict_proba(docs) == before.estimator.predict_proba(docs)).all()
+
+
+def test_fitted_vectorizers_load_on_first_use_and_round_trip(model_copy):
+    """Scoring never unpickles the vectorizers (they are nested bytes until used); feature
+    names, which need them, still work, and a re-pickled model is the same model."""
+    features = load_model(model_copy).estimator.features_
+    assert "word_vectorizer_" not in vars(features)
+    names = features.get_feature_names_out()
+    assert names[0].startswith("word:") and "word_vectorizer_" in vars(features)
+    again = pickle.loads(pickle.dumps(features))
+    assert (again.get_feature_names_out() == names).all()
+    assert (again.word_idf_ == features.word_idf_).all()

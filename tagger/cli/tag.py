@@ -110,20 +110,11 @@ def _limits(args):
     return limits
 
 
-def _skip_pandas() -> None:
-    """scikit-learn imports pandas whenever it is installed (to accept DataFrames); this
-    command never builds one, and that import was a quarter of a one-abstract run's start-up
-    (measured with ``python -X importtime``, see benchmarks/cli_startup.py). A ``None`` entry
-    in ``sys.modules`` makes ``import pandas`` raise ImportError, which scikit-learn handles
-    as "pandas not installed". Only for the local engines: Dask may want pandas."""
-    if "pandas" not in sys.modules:
-        sys.modules["pandas"] = None  # type: ignore[assignment]
-
-
 def run(args) -> int:
     _check(args)
-    if args.engine == "local":
-        _skip_pandas()
+    from tagger.cli.startup import trim_tagging_startup
+
+    trim_tagging_startup(local_engine=args.engine == "local")
     from tagger.artifact import ModelError
     from tagger.bulk.resume import OutputLocked, ResumeError
     from tagger.bulk.runner import BulkJob, documents_from_text, run_bulk

@@ -1,0 +1,63 @@
+"""`tagger tag` start-up trimming (tagger/cli/startup.py): tagging one abstract imports no
+fit-only or unused library code, and a deferred module still works in full when it is used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+
+
+def test_tagging_one_abstract_skips_unused_imports(small_model):
+    code = f"""
+import json, sys
+from tagger.cli import main
+status = main(["tag", "--text", "A selective state space model for forecasting.",
+               "--model", {str(small_model)!r}, "-q"])
+loaded = [name for name in ("scipy.stats._stats_py", "sklearn.linear_model",
+                            "sklearn.model_selection", "sklearn.metrics", "pandas",
+                            "sklearn.feature_extraction.text", "scipy.interpolate")
+          if sys.modules.get(name) is not None]
+print(json.dumps({{"status": status, "loaded": loaded}}))
+"""
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert json.loads(lines[0])["id"] == "text"  # the tags were printed
+    assert json.loads(lines[-1]) == {"status": 0, "loaded": []}
+
+
+def test_a_deferred_module_loads_in_full_when_used():
+    code = """
+import sys
+from tagger.cli.startup import defer_import
+defer_import("scipy.stats")
+assert "scipy.stats._stats_py" not in sys.modules
+import scipy.stats
+from scipy.stats import rankdata
+kind = type(sys.modules["scipy.stats"]).__name__
+print(scipy.stats.norm.cdf(0.0), rankdata([3, 1, 2]).tolist(), kind)
+"""
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0.5", "[3.0,", "1.0,", "2.0]", "module"]
+
+
+def test_deferring_a_missing_or_loaded_module_changes_nothing():
+    code = """
+import sys, json as already
+from tagger.cli.startup import defer_import
+defer_import("no_such_package.sub")
+defer_import("json.decoder")
+print("no_such_package.sub" in sys.modules, type(sys.modules["json.decoder"]).__name__)
+"""
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "module"]
