@@ -24,7 +24,7 @@ def shared_dir() -> Path:
 
 
 # Generated text only: no abstract from ../shared/corpus goes into the repo.
-_THEME_WORDS = {
+THEME_WORDS = {
     "time-series": ["forecasting", "time series", "temporal", "seasonal", "horizon", "sensor"],
     "state-space-models": ["state space model", "kalman filter", "mamba", "linear dynamical",
                            "latent state", "selective scan"],
@@ -33,24 +33,24 @@ _THEME_WORDS = {
     "causal-discovery": ["causal discovery", "causal graph", "structure learning", "dag",
                          "conditional independence", "notears"],
 }
-_FILLER = ["we", "propose", "a", "novel", "method", "that", "improves", "results", "on",
+FILLER = ["we", "propose", "a", "novel", "method", "that", "improves", "results", "on",
            "benchmark", "data", "and", "show", "experiments", "robust", "efficient", "study"]
-_OFF_TOPIC = ["galaxy", "spectra", "telescope", "lattice", "theorem", "manifold", "query",
+OFF_TOPIC = ["galaxy", "spectra", "telescope", "lattice", "theorem", "manifold", "query",
               "database", "index", "protein", "enzyme", "soil", "market", "price"]
 
 
 def make_labelled_corpus(n: int = 160, seed: int = 7) -> list[dict]:
     """Synthetic labelled abstracts over four themes plus off-topic ones (no tags)."""
     rng = random.Random(seed)
-    themes = list(_THEME_WORDS)
+    themes = list(THEME_WORDS)
     records = []
     for i in range(n):
         k = i % (len(themes) + 1)
         tags = [] if k == len(themes) else [themes[k]]
         if tags and rng.random() < 0.2:
             tags.append(rng.choice([t for t in themes if t != tags[0]]))
-        vocabulary = [w for t in tags for w in _THEME_WORDS[t]] or _OFF_TOPIC
-        words = [rng.choice(vocabulary if rng.random() < 0.3 else _FILLER) for _ in range(60)]
+        vocabulary = [w for t in tags for w in THEME_WORDS[t]] or OFF_TOPIC
+        words = [rng.choice(vocabulary if rng.random() < 0.3 else FILLER) for _ in range(60)]
         records.append({
             "id": f"gen-{i:04d}",
             "title": " ".join(rng.choice(vocabulary) for _ in range(4)).capitalize(),

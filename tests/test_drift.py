@@ -15,21 +15,8 @@ import pytest
 
 from tagger.corpus import Document
 from tagger.training import drift
-from tests.conftest import REPO, write_jsonl
+from tests.conftest import FILLER, OFF_TOPIC, REPO, THEME_WORDS, write_jsonl
 
-THEME_WORDS = {
-    "time-series": ["forecasting", "time series", "temporal", "seasonal", "horizon", "sensor"],
-    "state-space-models": ["state space model", "kalman filter", "mamba", "linear dynamical",
-                           "latent state", "selective scan"],
-    "automl": ["neural architecture search", "hyperparameter optimization", "automl",
-               "search space", "configuration", "pipeline search"],
-    "causal-discovery": ["causal discovery", "causal graph", "structure learning", "dag",
-                         "conditional independence", "notears"],
-}
-FILLER = ["we", "propose", "a", "novel", "method", "that", "improves", "results", "on",
-          "benchmark", "data", "and", "show", "experiments", "robust", "efficient", "study"]
-OFF_TOPIC = ["galaxy", "spectra", "telescope", "lattice", "theorem", "manifold", "query",
-             "database", "index", "protein", "enzyme", "soil", "market", "price"]
 MONTHS = ["2025-01", "2025-02", "2025-03", "2025-04"]
 PAPERS_PER_MONTH = 400
 JUMPING = "time-series"
