@@ -104,6 +104,27 @@ def test_a_second_run_on_a_locked_output_is_refused_naming_the_holder(small_mode
     assert out.read_bytes() == b'{"id": "r0", "tags": []}\n'
 
 
+def test_a_plain_run_never_replaces_an_output_a_resume_run_is_writing(small_model, tmp_path):
+    """Without --resume the output is replaced by a rename; while another run holds the
+    resume lock on the file, that would send the other run's appends to an unlinked file.
+    The plain run is refused instead, the file untouched; once the lock is gone it runs."""
+    source = write_jsonl(tmp_path / "in.jsonl", records(3))
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"id": "r0", "tags": []}\n')
+    with out.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        result = run_tagger("tag", source, "-o", out, "--model", small_model)
+        assert_one_line_error(result, str(out), f"pid {os.getpid()}", "another tagger run")
+        assert "cannot resume" not in result.stderr
+        assert result.returncode == 1
+        assert out.read_bytes() == b'{"id": "r0", "tags": []}\n'
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    again = run_tagger("tag", source, "-o", out, "--model", small_model)
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        r["id"] for r in records(3)]
+
+
 def test_two_concurrent_resumes_never_duplicate_records(small_model, tmp_path):
     """Two real runs started together on one output: one finishes, the other is refused (or,
     if it started after the first finished, finds everything done); never 2x the records."""

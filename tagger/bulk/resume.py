@@ -72,8 +72,6 @@ def lock_output(path: Path) -> tuple[int, bool]:
     Returns the descriptor, which holds the lock until closed, and whether the file was
     created. Opening neither truncates nor writes, so a refused run leaves the file as it was.
     """
-    import fcntl
-
     created = False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -84,19 +82,47 @@ def lock_output(path: Path) -> tuple[int, bool]:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ResumeError(f"{path}: not a regular file")
         os.set_blocking(fd, True)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = lock_holder(fd)
-            who = f"another tagger run (pid {pid})" if pid else "another tagger run"
-            raise OutputLocked(f"{path}: {who} is writing this output; wait for it to finish "
-                               "or use another -o") from None
+        _lock_or_refuse(fd, path)
     except BaseException:
         os.close(fd)
         if created:
             path.unlink(missing_ok=True)
         raise
     return fd, created
+
+
+def _lock_or_refuse(fd: int, path: Path) -> None:
+    """Take the exclusive lock on ``fd`` without waiting, or raise :class:`OutputLocked`
+    naming the run that holds it."""
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = lock_holder(fd)
+        who = f"another tagger run (pid {pid})" if pid else "another tagger run"
+        raise OutputLocked(f"{path}: {who} is writing this output; wait for it to finish "
+                           "or use another -o") from None
+
+
+def lock_existing_output(path: Path) -> int | None:
+    """For a run *without* ``--resume``: lock the file already at ``path`` (if it is a
+    regular file) until the new output has been renamed over it, so a run that is resuming
+    into that file is never replaced under its feet (its appends would go to an unlinked
+    file). Returns the descriptor holding the lock, or None when there is nothing to lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # missing, unreadable: the output checks report what matters
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+        _lock_or_refuse(fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # --- recognising tagger output ----------------------------------------------------------------

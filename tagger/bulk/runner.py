@@ -180,6 +180,7 @@ class _open_output:
         self.formatter = formatter
         self.atomic: AtomicOutput | None = None
         self.resume: ResumeOutput | None = None
+        self.guard: int | None = None  # lock on the file being replaced, until the rename
 
     def __enter__(self) -> tuple[TextIO | ResumeOutput, SkipDone | None]:
         if self.job.resume:
@@ -190,14 +191,27 @@ class _open_output:
             except OSError as error:
                 raise OutputError(f"{self.job.output}: {error.strerror or error}") from None
             return self.resume, skip
+        if self.job.output not in (None, "-"):
+            from tagger.bulk.resume import lock_existing_output
+
+            self.guard = lock_existing_output(Path(self.job.output))
         self.atomic = AtomicOutput(self.job.output)
-        handle = self.atomic.__enter__()
+        try:
+            handle = self.atomic.__enter__()
+        except BaseException:
+            if self.guard is not None:
+                os.close(self.guard)
+            raise
         _write(handle, self.formatter.header(), self.job.output)
         return handle, None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.atomic is not None:
-            self.atomic.__exit__(exc_type, exc, tb)
+            try:
+                self.atomic.__exit__(exc_type, exc, tb)
+            finally:
+                if self.guard is not None:
+                    os.close(self.guard)
         elif self.resume is not None:
             try:
                 self.resume.close(failed=exc_type is not None)

@@ -149,7 +149,7 @@ def run(args) -> int:
     except (ModelError, OutputError) as error:
         raise CommandError(str(error)) from None
     except OutputLocked as error:
-        raise CommandError(f"cannot resume: {error}") from None
+        raise CommandError(f"cannot resume: {error}" if args.resume else str(error)) from None
     except ResumeError as error:
         raise CommandError(f"cannot resume: {error}", status=EXIT_USAGE) from None
     except OSError as error:
