@@ -131,6 +131,23 @@ def wait_ready(base_url: str, timeout: float = 60.0, process: subprocess.Popen |
 
 
 @contextmanager
+def _running(process: subprocess.Popen, port: int, log_path: Path) -> Iterator[Server]:
+    """A started server process: wait until it is ready, stop it (TERM, then KILL) at the end."""
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base_url, process=process)
+        yield Server(base_url, process, log_path)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
 def serve(model: Path = SHIPPED_MODEL, workers: int = 2, env: dict[str, str] | None = None,
           log_path: Path | None = None, threads: int | None = None) -> Iterator[Server]:
     """Run ``tagger serve`` on a free 127.0.0.1 port until the block ends."""
@@ -144,18 +161,8 @@ def serve(model: Path = SHIPPED_MODEL, workers: int = 2, env: dict[str, str] | N
         process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
                                    stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base_url, process=process)
-        yield Server(base_url, process, log_path)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with _running(process, port, log_path) as server:
+        yield server
 
 
 @contextmanager
@@ -185,18 +192,8 @@ def serve_gunicorn(app: str, workers: int = 2, threads: int = 2,
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base_url, process=process)
-        yield Server(base_url, process, log_path)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with _running(process, port, log_path) as server:
+        yield server
 
 
 def write_result(name: str, data: dict) -> Path:

@@ -75,6 +75,19 @@ def _grid(plt, n: int):
     return figure, np.atleast_1d(axes).ravel()
 
 
+def _finish_grid(plt, figure, axes, n_used: int, labels: list[str], path: Path,
+                 title: str) -> None:
+    """Hide the unused panels of a small-multiples grid, label the bottom row, save, close."""
+    for ax in axes[n_used:]:
+        ax.axis("off")
+    for ax in axes[-4:]:
+        _ticks(ax, labels, every=max(1, math.ceil(len(labels) / 5)))
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
 def plot_share(report: dict, path: Path) -> None:
     """Small multiples: each theme's share of papers per period, the reference share dashed,
     rate flags in red."""
@@ -94,14 +107,8 @@ def plot_share(report: dict, path: Path) -> None:
         ax.set_title(theme, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
-    for ax in axes[len(themes):]:
-        ax.axis("off")
-    for ax in axes[-4:]:
-        _ticks(ax, labels, every=max(1, math.ceil(len(labels) / 5)))
-    figure.suptitle("Share of papers tagged with each theme, % (dashed: reference; red: flag)")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    _finish_grid(plt, figure, axes, len(themes), labels, path,
+                 "Share of papers tagged with each theme, % (dashed: reference; red: flag)")
 
 
 def plot_scores(report: dict, path: Path) -> None:
@@ -123,14 +130,8 @@ def plot_scores(report: dict, path: Path) -> None:
         ax.set_ylim(0, 1)
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=6, loc="upper left")
-    for ax in axes[len(themes):]:
-        ax.axis("off")
-    for ax in axes[-4:]:
-        _ticks(ax, labels, every=max(1, math.ceil(len(labels) / 5)))
-    figure.suptitle("Theme scores per period: mean, 90th and 99th percentile (red: PSI flag)")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    _finish_grid(plt, figure, axes, len(themes), labels, path,
+                 "Theme scores per period: mean, 90th and 99th percentile (red: PSI flag)")
 
 
 def plot_psi(report: dict, path: Path) -> None:

@@ -237,16 +237,21 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             suffix = "+silver" if silver else ""
             (args.out / f"{name}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print_tables(results, protocols, args.throughput)
+    return 0
+
+
+def print_tables(results: list[dict], protocols: list[str], throughput: bool) -> None:
+    """The markdown tables of EXPERIMENTS.md: one per protocol, and the throughput table."""
     for protocol in protocols:
         print(f"\n### protocol `{protocol}`\n\n{HEADER}")
         for result in results:
             print(markdown_row(result, protocol))
-    if args.throughput:
+    if throughput:
         print("\n| design | docs/s (1 core, predict_proba) | fit s |\n|---|---|---|")
         for result in results:
             t = result["throughput"]
             print(f"| {result['design']} | {t['docs_per_second']} | {t['fit_seconds']} |")
-    return 0
 
 
 if __name__ == "__main__":

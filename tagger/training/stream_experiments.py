@@ -36,10 +36,9 @@ from tagger.representations import FeedRepresentation, fit_feed_representation
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.training.experiments import (
     DEFAULT_SHARED,
-    HEADER,
     _summary,
     load_sets,
-    markdown_row,
+    print_tables,
 )
 from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_feed
 from tagger.training.fit import ExtraData, cross_validate, fields_of
@@ -290,15 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    for protocol in protocols:
-        print(f"\n### protocol `{protocol}`\n\n{HEADER}")
-        for result in results:
-            print(markdown_row(result, protocol))
-    if args.throughput:
-        print("\n| design | docs/s (1 core, predict_proba) | fit s |\n|---|---|---|")
-        for result in results:
-            t = result["throughput"]
-            print(f"| {result['design']} | {t['docs_per_second']} | {t['fit_seconds']} |")
+    print_tables(results, protocols, args.throughput)
     return 0
 
 
