@@ -39,6 +39,7 @@ from tagger.training.experiments import (
     _summary,
     load_sets,
     print_tables,
+    timed_scoring,
 )
 from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_feed
 from tagger.training.fit import ExtraData, cross_validate, fields_of
@@ -203,13 +204,7 @@ def throughput(design: StreamDesign, taxonomy: Taxonomy, docs: list[Document],
               unlabelled=UnlabelledPapers(fields_of(unlabelled)))
     fit_s = time.perf_counter() - started
     records = [{"title": d.title, "abstract": d.abstract} for d in unlabelled[:n]]
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        model.predict_proba(records)
-        best = min(best, time.perf_counter() - started)
-    return {"docs": len(records), "docs_per_second": round(len(records) / best),
-            "fit_seconds": round(fit_s, 1)}
+    return timed_scoring(model, records, fit_s, repeats)
 
 
 def save_design(name: str, design: StreamDesign, taxonomy: Taxonomy, docs: list[Document],
