@@ -315,6 +315,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"word_max_n must be 1 or 2, not {self.word_max_n!r}")
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        self.__dict__.pop("_pickled_", None)  # a refit replaces what an unpickled model held
         batch = Lemmatised(as_fields(X))
         try:
             vectorizer = TfidfVectorizer(
@@ -381,7 +382,9 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         pickled = dict(state.pop("_pickled_", None) or {})
         for name in self._DEFERRED:
             if state.get(name) is not None:
-                pickled[name] = pickle.dumps(state.pop(name), protocol=5)
+                value = state.pop(name)
+                if name not in pickled:  # unpickled from these very bytes: keep them
+                    pickled[name] = pickle.dumps(value, protocol=5)
         if pickled:
             state["_pickled_"] = pickled
         return state
@@ -396,13 +399,12 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             self.lsa_idf_ = None if lsa is None else lsa.idf_
 
     def __getattr__(self, name: str) -> Any:
-        """Only called for attributes not found normally: a deferred vectorizer."""
-        pickled = self.__dict__.get("_pickled_")
-        if pickled and name in pickled:
-            value = pickle.loads(pickled[name])  # noqa: S301 - bytes of a verified model
-            self.__dict__[name] = value
-            del pickled[name]
-            return value
+        """Only called for attributes not found normally: a deferred vectorizer. The bytes
+        are kept, so two threads asking at once both get a vectorizer (equal ones)."""
+        data = (self.__dict__.get("_pickled_") or {}).get(name)
+        if data is not None:
+            value = pickle.loads(data)  # noqa: S301 - bytes of a verified model
+            return self.__dict__.setdefault(name, value)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- blocks ---------------------------------------------------------------------------

@@ -302,3 +302,13 @@ def test_fitted_vectorizers_load_on_first_use_and_round_trip(model_copy):
     again = pickle.loads(pickle.dumps(features))
     assert (again.get_feature_names_out() == names).all()
     assert (again.word_idf_ == features.word_idf_).all()
+
+
+def test_refitting_an_unpickled_model_pickles_the_new_vectorizers(model_copy):
+    features = load_model(model_copy).estimator.features_
+    docs = [{"title": "", "abstract": f"kalman filter number {i} with wavelet denoising"}
+            for i in range(6)]
+    features.fit(docs)
+    again = pickle.loads(pickle.dumps(features))
+    assert "wavelet" in again.word_vectorizer_.vocabulary_
+    assert (again.get_feature_names_out() == features.get_feature_names_out()).all()
