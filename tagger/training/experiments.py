@@ -68,6 +68,11 @@ DESIGNS: dict[str, Design] = {
                               {"classifier__prior_strength": 10.0, "classifier__beta": 1.0}),
     "C4": Design("default, C=4", {"classifier__C": 4.0}),
     "seed-0.5": Design("default, seed documents weight 0.5", seed_weight=0.5),
+    "phrase-2": Design("default, taxonomy-phrase blocks at twice the weight",
+                       {"features__phrase_weight": 2.0}),
+    "title-1": Design("default, the title's TF-IDF row added at full weight",
+                      {"features__title_weight": 1.0}),
+    "C16": Design("default, C=16", {"classifier__C": 16.0}),
 }
 
 
