@@ -347,25 +347,33 @@ def read_labelled(
     ``theme_ids`` raises :class:`CorpusError` naming the file and line: silently dropping it
     would train the model that the paper is not about that theme.
     """
-    import numpy as np
-
     if theme_ids is None:
         from tagger.taxonomy import load_taxonomy
 
         theme_ids = load_taxonomy().ids
-    column = {theme: k for k, theme in enumerate(theme_ids)}
+    known = set(theme_ids)
     if isinstance(paths, str | Path):
         paths = [paths]
     X: list[dict[str, str]] = []
-    rows: list[list[int]] = []
+    tag_lists: list[tuple[str, ...]] = []
     for document in read_corpus(paths, labelled=True):
-        unknown = [tag for tag in document.tags or () if tag not in column]
+        unknown = [tag for tag in document.tags or () if tag not in known]
         if unknown:
             raise CorpusError(f"{document.source}:{document.line}: unknown theme "
                               f"{unknown[0]!r} (not in the taxonomy)")
         X.append({"title": document.title, "abstract": document.abstract})
-        rows.append([column[tag] for tag in document.tags or ()])
-    Y = np.zeros((len(X), len(theme_ids)), dtype=np.int8)
-    for row, columns in enumerate(rows):
-        Y[row, columns] = 1
-    return X, Y
+        tag_lists.append(document.tags or ())
+    return X, label_matrix(tag_lists, theme_ids)
+
+
+def label_matrix(tag_lists: Sequence[Sequence[str]], theme_ids: Sequence[str]) -> np.ndarray:
+    """0/1 matrix ``(n_documents, n_themes)`` from per-document tag lists (every tag must be
+    one of ``theme_ids``)."""
+    import numpy as np
+
+    index = {theme: k for k, theme in enumerate(theme_ids)}
+    Y = np.zeros((len(tag_lists), len(theme_ids)), dtype=np.int8)
+    for row, tags in enumerate(tag_lists):
+        for tag in tags:
+            Y[row, index[tag]] = 1
+    return Y

@@ -142,8 +142,7 @@ def run_design(
         extra = joined([as_extra(seed_docs, design.seed_weight), *silver_extra])
         cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, folds=folds, seed=seed,
                             extra=extra, unlabelled=pool)
-        result["arxiv"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
-                           | {"seconds": round(time.perf_counter() - started)})
+        result["arxiv"] = protocol_result(cv, started)
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
@@ -151,8 +150,7 @@ def run_design(
         weights = np.array([design.seed_weight] * len(seed_docs) + [1.0] * len(arxiv_docs))
         cv = cross_validate(model, fields_of(docs), Y, ids, folds=folds, seed=seed,
                             weights=weights, extra=joined(silver_extra), unlabelled=pool)
-        result["all"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
-                         | {"seconds": round(time.perf_counter() - started)})
+        result["all"] = protocol_result(cv, started)
     return result
 
 
@@ -186,6 +184,13 @@ def timed_scoring(model: Any, records: list[dict], fit_seconds: float, repeats: 
         best = min(best, time.perf_counter() - started)
     return {"docs": len(records), "docs_per_second": round(len(records) / best),
             "fit_seconds": round(fit_seconds, 1)}
+
+
+def protocol_result(cv: Any, started: float) -> dict:
+    """One protocol's entry of a design's result: the summary metrics, the calibration
+    error and the seconds since ``started`` (a ``time.perf_counter()`` value)."""
+    return (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+            | {"seconds": round(time.perf_counter() - started)})
 
 
 def markdown_row(result: dict, protocol: str) -> str:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
 
+from tagger.corpus import label_matrix  # noqa: F401 - the metric code's import path too
+
 # Reliability diagrams and the expected calibration error use this many equal-width bins.
 CALIBRATION_BINS = 10
 
@@ -139,11 +141,3 @@ def confusion_summary(
     return summary
 
 
-def label_matrix(tag_lists: Sequence[Sequence[str]], theme_ids: Sequence[str]) -> np.ndarray:
-    """0/1 matrix ``(n_documents, n_themes)`` from per-document tag lists."""
-    index = {theme: k for k, theme in enumerate(theme_ids)}
-    Y = np.zeros((len(tag_lists), len(theme_ids)), dtype=np.int8)
-    for row, tags in enumerate(tag_lists):
-        for tag in tags:
-            Y[row, index[tag]] = 1
-    return Y

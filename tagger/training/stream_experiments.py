@@ -36,9 +36,9 @@ from tagger.representations import FeedRepresentation, fit_feed_representation
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.training.experiments import (
     DEFAULT_SHARED,
-    _summary,
     load_sets,
     print_tables,
+    protocol_result,
     timed_scoring,
 )
 from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_feed
@@ -181,15 +181,13 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
         cv = cross_validate(model, fields_of(arxiv_docs),
                             label_matrix([d.tags for d in arxiv_docs], ids), ids, seed=seed,
                             extra=extra, unlabelled=pool)
-        result["arxiv"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
-                           | {"seconds": round(time.perf_counter() - started)})
+        result["arxiv"] = protocol_result(cv, started)
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
         cv = cross_validate(model, fields_of(docs), label_matrix([d.tags for d in docs], ids),
                             ids, seed=seed, unlabelled=pool)
-        result["all"] = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
-                         | {"seconds": round(time.perf_counter() - started)})
+        result["all"] = protocol_result(cv, started)
     return result
 
 
