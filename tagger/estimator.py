@@ -137,10 +137,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if len(fields) == 1:
             # One paper (the API's case): multiply its non-zero entries by their weight rows
             # directly; building a sparse matrix costs more than the arithmetic here.
-            parts, _width = self.features_.entries_lemmatised(batch)
-            columns = np.concatenate([part[1] for part in parts])
-            values = np.concatenate([part[2] for part in parts])
-            return self.classifier_.scores_from_entries(columns, values)
+            return self.classifier_.scores_from_row(*self.features_.one_row(batch))
         return self.classifier_.scores(self.features_.transform_lemmatised(batch))
 
     def predict_proba(self, X: Any) -> np.ndarray:

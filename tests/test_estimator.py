@@ -25,8 +25,8 @@ from tagger.estimator import (
     ThemeClassifier,
     build_model,
 )
-from tagger.features import ThemeFeatures
-from tagger.fields import UnlabelledPapers
+from tagger.features import Lemmatised, ThemeFeatures
+from tagger.fields import UnlabelledPapers, as_fields
 from tagger.tagging import Tagger
 from tagger.taxonomy import load_taxonomy
 from tagger.text import STOPWORDS, lemmas
@@ -338,6 +338,60 @@ def test_fast_lsa_block_equals_scikit_learn(data):
     np.testing.assert_allclose(ours, dense * features.lsa_weight, atol=1e-5)
     single = features.transform(unseen[:1]).toarray()[:, width:]
     np.testing.assert_allclose(single, ours[:1], atol=1e-5)
+
+
+def test_one_paper_path_equals_the_batch_path(model, data):
+    """The API scores one abstract on its own path (ThemeFeatures.one_row); it must give
+    the batch path's features and scores, including papers with no title, no known word,
+    repeated words and unicode."""
+    X = data[0][100:140] + [
+        {"title": "", "abstract": data[0][0]["abstract"]},
+        {"title": "Zyxwv qwert", "abstract": "Qwertyuiop asdfgh zxcvb."},
+        {"title": "", "abstract": ""},
+        {"title": "Time series time series", "abstract": "Time series " * 40},
+        {"title": "Modèles à espace d'états", "abstract": "Réseaux récurrents — état latent."},
+    ]
+    features = model.features_
+    batch_rows = features.transform(X).toarray()
+    batch_scores = model.predict_proba(X)
+    width = batch_rows.shape[1]
+    for i, record in enumerate(X):
+        columns, values, dense = features.one_row(
+            Lemmatised(as_fields([record])))
+        row = np.zeros(width)
+        np.add.at(row, columns, values)
+        row[width - len(dense):] += dense
+        np.testing.assert_allclose(row, batch_rows[i], atol=1e-6, err_msg=f"record {i}")
+        np.testing.assert_allclose(model.predict_proba([record])[0], batch_scores[i],
+                                   atol=1e-5, err_msg=f"record {i}")
+
+
+def test_nb_scaling_folds_into_one_weight_per_feature(data):
+    """nb_scaling fits on scaled features but keeps coef * scale, so scoring the raw
+    features with the kept weights equals scoring the scaled features with the fitted ones;
+    a word found only in one theme's papers gets a larger scale than a word found in all."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tagger.classifier import CalibratedMultiLabelLogistic, nb_scales
+
+    X, Y = data
+    F = ThemeFeatures(lsa_components=8, lsa_min_df=2).fit(X).transform(X)
+    column = Y[:, int(np.argmax(Y.sum(axis=0)))]
+    scale = nb_scales(F, column, 1.0)
+    negative = F.min(axis=0).toarray().ravel() < 0
+    assert negative.any() and np.all(scale[negative] == 1.0)  # LSA columns keep scale 1
+    present = (F > 0).toarray()
+    only_positive = present[column == 1].any(axis=0) & ~present[column == 0].any(axis=0)
+    everywhere = present.all(axis=0)
+    if only_positive.any() and everywhere.any():
+        assert scale[only_positive].max() > scale[everywhere].max()
+    classifier = CalibratedMultiLabelLogistic(nb_scaling=1.0, cv=0).fit_indicator(
+        F, column[:, None])
+    reference = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000,
+                                   tol=1e-3).fit(F.multiply(scale).tocsr(), column)
+    np.testing.assert_allclose(classifier.raw_logits(F)[:, 0],
+                               reference.decision_function(F.multiply(scale).tocsr()),
+                               rtol=1e-4, atol=1e-4)
 
 
 # --- the README example -----------------------------------------------------------------------

@@ -11,6 +11,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 MIB = 1 << 20
+# Routes that only compute (no database, no files, no model loading), answered in a
+# millisecond or two: the serving bridge runs them on the event loop's own thread when the
+# body is small (see tagger.api.bridge.BufferedWSGI).
+INLINE_PATHS = ("/v1/tag", "/v1/tag/batch", "/healthz", "/readyz", "/v1/themes", "/v1/model")
 
 
 class ConfigError(ValueError):

@@ -73,6 +73,10 @@ DESIGNS: dict[str, Design] = {
     "title-1": Design("default, the title's TF-IDF row added at full weight",
                       {"features__title_weight": 1.0}),
     "C16": Design("default, C=16", {"classifier__C": 16.0}),
+    "nb-0.5": Design("default, features scaled halfway to naive Bayes log-count ratios "
+                     "per theme (NBSVM-style)", {"classifier__nb_scaling": 0.5}),
+    "nb-1": Design("default, features scaled by naive Bayes log-count ratios per theme "
+                   "(NBSVM-style)", {"classifier__nb_scaling": 1.0}),
 }
 
 
