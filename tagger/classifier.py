@@ -219,12 +219,14 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
                         dense: np.ndarray | None = None) -> np.ndarray:
         """Calibrated scores ``(1, n_labels)`` of one row given as sparse entries
         (``columns`` may repeat: repeats add up) and, optionally, a dense tail: the values
-        of the last ``len(dense)`` columns. Only the weight rows the row touches are read."""
+        of the last ``len(dense)`` columns. Only the weight rows the row touches are read
+        (``take``: a third of the cost of fancy indexing), in float32 like the batch path."""
         coef = self.coef_t_
-        logits = np.asarray(values, dtype=np.float64) @ coef[columns] + self.intercept_
+        logits = (values.astype(np.float32) @ coef.take(columns, axis=0)).astype(np.float64)
         if dense is not None and len(dense):
             logits += dense @ coef[len(coef) - len(dense):]
-        return calibrated(logits[None, :], self.threshold_logits_, self.slopes_)
+        return calibrated((logits + self.intercept_)[None, :], self.threshold_logits_,
+                          self.slopes_)
 
     def scores(self, X: Any) -> np.ndarray:
         """Calibrated per-label scores ``(n_samples, n_labels)`` of validated features."""

@@ -162,7 +162,7 @@ def _normalised_tfidf(counts: Counter, log_tf: np.ndarray, column_of: dict,
     so no mask or copy is needed."""
     columns = np.fromiter(map(column_of.get, counts, repeat(-1, len(counts))), dtype=np.int64,
                           count=len(counts))
-    values = log_tf * idf[columns]
+    values = log_tf * idf.take(columns)
     norm = float(np.sqrt(values @ values)) or 1.0
     return columns, values / norm
 
@@ -562,8 +562,10 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             lsa_columns, lsa_values = _normalised_tfidf(grams, log_tf, tables.lsa_columns,
                                                         tables.lsa_idf)
             used = np.flatnonzero(lsa_values)  # pairs and rare words: not in the LSA vocabulary
-            dense = lsa_values[used].astype(np.float32) @ self.lsa_projection_[lsa_columns[used]]
-            blocks.append(self._normalised(dense[None, :], self.lsa_weight)[0])
+            dense = (lsa_values.take(used).astype(np.float32)
+                     @ self.lsa_projection_.take(lsa_columns.take(used), axis=0))
+            norm = np.float32(np.sqrt(dense @ dense)) or np.float32(1.0)
+            blocks.append(dense / norm * np.float32(self.lsa_weight))
         if self.representation is not None:
             blocks.append(self._normalised(np.asarray(self.representation.transform(
                 batch.papers()), dtype=np.float32), self.representation_weight)[0])

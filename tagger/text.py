@@ -36,6 +36,10 @@ def _spacy_stop_words() -> set[str]:
 STOP_WORDS = _spacy_stop_words()
 
 _TOKEN = re.compile(r"[^\W_]+")
+# For ASCII text: letters (lowercased) and digits kept, every other byte a space, so
+# ``split()`` cuts exactly where ``_TOKEN`` does, at about a third of the cost (one C-level
+# ``bytes.translate`` instead of the regex engine; most abstracts are ASCII).
+_ASCII_WORDS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256)).lower()
 
 # spaCy's stop words, plus a few words every abstract uses and that carry no theme.
 STOPWORDS = frozenset(STOP_WORDS) | {
@@ -78,10 +82,17 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def words(text: str) -> list[str]:
+    """Lowercase words of ``text``: maximal runs of letters and digits (``_TOKEN``)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    return _TOKEN.findall(text.lower())
+
+
 def lemmas(text: str) -> list[str]:
     """Lowercase lemmas of ``text``; the hot path of feature extraction, so kept minimal."""
-    words = _TOKEN.findall(text.lower())
-    return list(map(_lemma_table().get, words, words))  # get(word, word), C-level loop
+    found = words(text)
+    return list(map(_lemma_table().get, found, found))  # get(word, word), C-level loop
 
 
 def phrase_lemmas(phrase: str) -> tuple[str, ...]:
