@@ -8,7 +8,7 @@ import random
 import re
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from tagger.api import metrics
 from tagger.api.config import ApiConfig, load_config
@@ -57,19 +57,18 @@ def holder_of(app: Flask) -> ModelHolder:
 
 def _before() -> None:
     g.started = time.perf_counter()
+    app = current_app._get_current_object()  # type: ignore[attr-defined] - one proxy lookup
     incoming = request.headers.get("X-Request-ID", "")
     # random's module generator (reseeded in every forked worker), not os.urandom: a log key
     # needs no system call, which releases and re-takes the GIL, a measurable wait while
     # another thread scores.
     g.request_id = (incoming if _REQUEST_ID.match(incoming)
                     else f"{random.getrandbits(64):016x}")
-    from flask import current_app
-
-    holder_of(current_app).ensure_worker_started()
+    holder_of(app).ensure_worker_started()
     length = request.content_length
-    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
-        raise ApiError(413, "Request body too large.",
-                       details={"limit_bytes": current_app.config["MAX_CONTENT_LENGTH"]})
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    if length is not None and length > limit:
+        raise ApiError(413, "Request body too large.", details={"limit_bytes": limit})
 
 
 def _after(response: Response) -> Response:
