@@ -394,6 +394,29 @@ def test_nb_scaling_folds_into_one_weight_per_feature(data):
                                rtol=1e-4, atol=1e-4)
 
 
+def test_C_grid_picks_each_themes_C_from_the_grid(data):
+    """With C_grid every label gets one of the grid's values (chosen on out-of-fold average
+    precision), the final weights use it, and a one-value grid equals a plain fit."""
+    from tagger.classifier import CalibratedMultiLabelLogistic, _best_per_label
+
+    X, Y = data
+    F = ThemeFeatures(lsa_components=8, lsa_min_df=2).fit(X).transform(X)
+    Y = Y[:, Y.sum(axis=0) > 3]
+    grid = (0.01, 8.0)
+    model = CalibratedMultiLabelLogistic(C_grid=grid).fit_indicator(F, Y)
+    assert set(model.C_per_label_) <= set(grid) and len(model.C_per_label_) == Y.shape[1]
+    # The choice: per label, the out-of-fold scores that rank its positives best.
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0, 0]])
+    good = np.array([[3.0, 0.0], [2.0, 0.0], [1.0, 3.0], [0.0, 2.0], [0.5, 0.0]])
+    bad = good[::-1]
+    assert list(_best_per_label(y, [bad, good], np.ones(5))) == [1, 1]
+    assert list(_best_per_label(y, [good, bad], np.ones(5))) == [0, 0]
+    single = CalibratedMultiLabelLogistic(C_grid=(8.0,)).fit_indicator(F, Y)
+    plain = CalibratedMultiLabelLogistic(C=8.0).fit_indicator(F, Y)
+    np.testing.assert_allclose(single.coef_, plain.coef_)
+    np.testing.assert_allclose(single.thresholds_, plain.thresholds_)
+
+
 # --- the README example -----------------------------------------------------------------------
 
 def test_readme_example_runs(tmp_path, monkeypatch, capsys):
