@@ -14,6 +14,14 @@ loop (no thread is held), but they are still bounded here:
 
 All of these answers close the connection. The body deadline and size limit are enforced by
 :mod:`tagger.api.bridge`, which reads the body before the app runs.
+
+* **requests per connection**: after ``keepalive_requests`` requests a connection's answer
+  carries ``Connection: close`` (nginx's ``keepalive_requests``). Gunicorn's workers share
+  one listening socket, and a worker's loop accepts every connection that is waiting when it
+  looks, so a burst of keep-alive clients can all land on one worker and stay there while the
+  others idle (seen in benchmarks/api_load.py: half the throughput, one core busy). Making
+  clients reconnect now and then lets an idle worker, already waiting in ``accept``, take
+  the new connection: the load evens out within a second or two.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ MAX_URL_BYTES = 8190
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32768
 LINGER_SECONDS = 2.0
+KEEPALIVE_REQUESTS = int(_env_number("TAGGER_KEEPALIVE_REQUESTS", 100))
 
 
 class _TooLarge(Exception):
@@ -55,9 +64,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """See the module docstring."""
 
     header_timeout = HEADER_TIMEOUT
+    keepalive_requests = KEEPALIVE_REQUESTS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._requests_started = 0
         self._head_bytes = 0
         self._header_count = 0
         self._head_started = False
@@ -110,6 +121,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         self._head_started = False
         super().on_headers_complete()
+        self._requests_started += 1
+        if self._requests_started >= self.keepalive_requests and self.cycle is not None:
+            self.cycle.keep_alive = False  # uvicorn answers "Connection: close", then closes
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

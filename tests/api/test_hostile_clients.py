@@ -20,6 +20,7 @@ from tests.api.conftest import serve_api
 
 HEADER_TIMEOUT = 3  # seconds, short so the test need not wait long for the slow clients
 BODY_TIMEOUT = 3
+KEEPALIVE_REQUESTS = 5  # small, so the test sees connections being recycled
 ACCEPTANCE_SECONDS = 1.0  # issue 11: ordinary requests answered within 1 s meanwhile
 TAG = json.dumps({"abstract": "Kalman filter state space model for forecasting."}).encode()
 
@@ -28,7 +29,8 @@ TAG = json.dumps({"abstract": "Kalman filter state space model for forecasting."
 def guarded(small_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     env = {"TAGGER_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-           "TAGGER_BODY_TIMEOUT": str(BODY_TIMEOUT)}
+           "TAGGER_BODY_TIMEOUT": str(BODY_TIMEOUT),
+           "TAGGER_KEEPALIVE_REQUESTS": str(KEEPALIVE_REQUESTS)}
     with serve_api(small_model, root, workers=2, env=env) as server:
         host, port = server.base_url.removeprefix("http://").split(":")
         server.address = (host, int(port))
@@ -225,3 +227,21 @@ def test_head_answers_headers_only_and_the_connection_stays_usable(guarded):
     head, get = data.split(b"HTTP/1.1 200")[1:]
     assert head.endswith(b"\r\n\r\n")  # no body after the HEAD answer's headers
     assert json.loads(get.partition(b"\r\n\r\n")[2]) == {"status": "ok"}
+
+
+def test_keep_alive_connections_are_recycled_after_a_number_of_requests(guarded):
+    """After TAGGER_KEEPALIVE_REQUESTS requests on one connection the answer says
+    ``Connection: close`` and the server closes it, so keep-alive clients reconnect and the
+    workers' share of connections evens out; every request is still answered."""
+    request = (b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(TAG), TAG))
+    with connect(guarded) as sock:
+        for number in range(1, KEEPALIVE_REQUESTS + 1):
+            sock.sendall(request)
+            status, headers, body = read_response(sock)
+            assert status == 200 and json.loads(body)["tags"] is not None
+            closing = headers.get("connection", "").lower() == "close"
+            assert closing == (number == KEEPALIVE_REQUESTS), (number, headers)
+        sock.settimeout(10)
+        assert sock.recv(1) == b""  # closed by the server after the last answer
+    healthy(guarded)
