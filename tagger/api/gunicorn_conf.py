@@ -3,8 +3,9 @@
 * ``preload_app``: the model is loaded once in the master; forked workers share its memory
   copy-on-write and start instantly.
 * ``tagger.api.worker.TaggerWorker``: uvicorn's event loop reads every request (headers and
-  body) under deadlines and size limits, then a small thread pool per worker runs the Flask
-  app on the complete request, so idle or slow clients never hold a thread
+  body) under deadlines and size limits, then the Flask app runs on the complete request
+  (tagging on the loop's thread, database and file routes on a small pool), so idle or slow
+  clients never hold a thread
   (docs/serving.md). ``timeout`` (the worker heartbeat) bounds a stuck worker.
   ``TAGGER_WORKER_CLASS=gthread`` (or ``sync``) runs the plain WSGI app under that gunicorn
   worker instead, for comparisons only: those workers have no read deadlines.
@@ -14,7 +15,8 @@
 * Prometheus multiprocess mode: per-worker metric files in a runtime directory, aggregated
   by ``/metrics``; files of dead workers are marked so live-only gauges stay correct.
 
-Environment: TAGGER_BIND, TAGGER_WORKERS, TAGGER_THREADS (app threads per worker),
+Environment: TAGGER_BIND, TAGGER_WORKERS, TAGGER_THREADS (pool threads per worker for the
+routes not run on the loop), TAGGER_KEEPALIVE_REQUESTS (requests per connection),
 TAGGER_TIMEOUT, TAGGER_HEADER_TIMEOUT and TAGGER_BODY_TIMEOUT (read deadlines, seconds),
 TAGGER_ACCESS_LOG ("-" stdout (default), a file path, or "off"), TAGGER_RUNTIME_DIR,
 PROMETHEUS_MULTIPROC_DIR, TAGGER_WORKER_CLASS (benchmarks only).

@@ -121,6 +121,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         self._head_started = False
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _DrainingClose(self)  # type: ignore[assignment]
         self._requests_started += 1
         if self._requests_started >= self.keepalive_requests and self.cycle is not None:
             self.cycle.keep_alive = False  # uvicorn answers "Connection: close", then closes
@@ -178,7 +180,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                    len(body)))
         self.transport.write(head + body)
         self.logger.info("answered %d before the app: %s", status, message)
+        self.linger_close()
+
+    def linger_close(self) -> None:
+        """Close after an answer given before the request body was read (413, 408...):
+        half-close, drain what the client still sends, close for good later. Closing a socket
+        with unread data sends a reset, and the client may never read the answer."""
+        if self.transport.is_closing() or self._lingering:
+            return
         self._lingering = True
+        self._cancel_head_timer()
         self.flow.resume_reading()
         try:
             self.transport.write_eof()
@@ -194,6 +205,28 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         super().connection_lost(exc)
+
+
+class _DrainingClose:
+    """The transport as uvicorn's request cycle sees it. The cycle closes the connection
+    after an answer marked ``Connection: close``; when that answer came before the whole
+    request body (the bridge's 413 for a declared length over the limit, its 408), the close
+    drains first (:meth:`GuardedHttpToolsProtocol.linger_close`). Everything else is the
+    real transport."""
+
+    def __init__(self, protocol: GuardedHttpToolsProtocol):
+        self._protocol = protocol
+        self._transport = protocol.transport
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.more_body:
+            self._protocol.linger_close()
+        else:
+            self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
 
 
 __all__ = ["GuardedHttpToolsProtocol", "httptools"]

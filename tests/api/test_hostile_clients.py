@@ -245,3 +245,20 @@ def test_keep_alive_connections_are_recycled_after_a_number_of_requests(guarded)
         sock.settimeout(10)
         assert sock.recv(1) == b""  # closed by the server after the last answer
     healthy(guarded)
+
+
+def test_a_client_still_uploading_an_oversized_body_gets_the_413(guarded):
+    """The 413 for a declared Content-Length over the limit is answered at once, while the
+    client is still sending megabytes: the server half-closes and drains instead of closing
+    with unread data (which resets the connection and can destroy the answer), so a plain
+    client that writes its whole body and then reads sees the JSON 413."""
+    size = 8 << 20
+    with connect(guarded) as sock:
+        sock.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        block = b"a" * 65536
+        for _ in range(size // len(block)):
+            sock.sendall(block)
+        status, headers, body = read_response(sock)
+    assert_json_error(status, headers, body, 413)
+    healthy(guarded)
