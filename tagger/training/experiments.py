@@ -77,6 +77,14 @@ DESIGNS: dict[str, Design] = {
                      "per theme (NBSVM-style)", {"classifier__nb_scaling": 0.5}),
     "C-per-theme": Design("default, each theme picks C from (2, 8, 32) by out-of-fold average "
                           "precision inside fit", {"classifier__C_grid": (2.0, 8.0, 32.0)}),
+    "lsa-w1": Design("default, LSA block at weight 1.0 (1.5 shipped)",
+                     {"features__lsa_weight": 1.0}),
+    "lsa-w2": Design("default, LSA block at weight 2.0 (1.5 shipped)",
+                     {"features__lsa_weight": 2.0}),
+    "lsa-150": Design("default, 150 LSA dimensions (300 shipped)",
+                      {"features__lsa_components": 150}),
+    "lsa-500": Design("default, 500 LSA dimensions (300 shipped)",
+                      {"features__lsa_components": 500}),
     "nb-1": Design("default, features scaled by naive Bayes log-count ratios per theme "
                    "(NBSVM-style)", {"classifier__nb_scaling": 1.0}),
 }
