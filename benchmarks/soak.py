@@ -22,6 +22,7 @@ import random
 import secrets
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -234,6 +235,20 @@ def rss_mib(sizes: dict[int, int]) -> dict:
             "total": round(sum(sizes.values()) / 2**20, 1)}
 
 
+def timeline_trend(timeline: list[dict]) -> dict | None:
+    """Median total RSS of the first and of the last third of the samples, and the change:
+    the RSS swings by about one model at every reload (the new one loads while the old one
+    serves), so two single samples can differ by that swing alone; medians of many samples
+    show whether there is a trend (a leak) under the swing."""
+    values = [point["total_mib"] for point in timeline]
+    third = len(values) // 3
+    if third < 2:
+        return None
+    first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+    return {"first_third_median_mib": first, "last_third_median_mib": last,
+            "change_pct": round((last / first - 1) * 100, 1)}
+
+
 def markdown(result: dict) -> str:
     classes = result["status_classes"]
     rows = [
@@ -256,6 +271,11 @@ def markdown(result: dict) -> str:
         ("worker RSS start -> end", f"{result['rss_mib']['start']['total']} MiB -> "
                                     f"{result['rss_mib']['end']['total']} MiB "
                                     f"({result['rss_growth_pct']:+.1f}%)"),
+        ("worker RSS trend (median of the first / last third of the samples)",
+         "-" if not result["rss_trend"] else
+         f"{result['rss_trend']['first_third_median_mib']} MiB -> "
+         f"{result['rss_trend']['last_third_median_mib']} MiB "
+         f"({result['rss_trend']['change_pct']:+.1f}%)"),
         ("worker RSS over time (MiB)", " ".join(
             f"{p['at_s']:.0f}s:{p['total_mib']:.0f}" for p in result["rss_timeline_mib"])),
     ]
@@ -350,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_pids": {"start": pids_start, "end": pids_end},
         "rss_growth_pct": round(growth * 100, 1),
         "rss_timeline_mib": rss_timeline,
+        "rss_trend": timeline_trend(rss_timeline),
         "health_after": healthy,
         "checks": {
             "zero_5xx": classes.get("5xx", 0) == 0,
