@@ -173,11 +173,12 @@ def serve_gunicorn(app: str, workers: int = 2, threads: int = 2,
     configuration (tagger/api/gunicorn_conf.py: same worker class, preload, logs), with the
     same command line ``tagger serve`` builds."""
     sys.path.insert(0, str(REPO))
-    from tagger.api.launch import gunicorn_command
+    from tagger.api.launch import gunicorn_command, server_environment
 
     port = free_port()
     log_path = log_path or Path(f"/tmp/tagger-bench-{port}.log")
-    full_env = {**os.environ, **(env or {}), "TAGGER_THREADS": str(threads)}
+    full_env = server_environment({**os.environ, **(env or {}),
+                                   "TAGGER_THREADS": str(threads)})
     saved = os.environ.get("TAGGER_WORKER_CLASS")
     os.environ["TAGGER_WORKER_CLASS"] = full_env.get("TAGGER_WORKER_CLASS", "tagger")
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tagger.api.launch import gunicorn_command
+from tagger.api.launch import gunicorn_command, server_environment
 from tagger.artifact import MODEL_ENV, ModelError, verify_model_dir
 from tagger.cli.common import EXIT_USAGE, CommandError, add_model_argument, resolved_model_dir
 
@@ -49,7 +49,7 @@ def run(args) -> int:
         verify_model_dir(model_dir)  # fail here, readably, rather than in a worker log
     except ModelError as error:
         raise CommandError(str(error)) from None
-    env = {**os.environ, "TAGGER_THREADS": str(args.threads)}
+    env = server_environment({**os.environ, "TAGGER_THREADS": str(args.threads)})
     if args.model is not None:  # pinned; otherwise the default is followed (see above)
         env[MODEL_ENV] = str(model_dir)
     command = gunicorn_command(args.host, args.port, args.workers, args.threads)
