@@ -2,8 +2,8 @@
 ``POST /v1/tag`` with the JSON body it was sent, served by the same gunicorn configuration,
 worker class and thread count as ``tagger serve`` (``wsgi`` for the plain gunicorn workers,
 ``app`` behind the same request-buffering bridge, with the same inline routes, for the
-default worker). No model, no
-schema, no metrics: what is left is the cost of HTTP, gunicorn and Flask themselves."""
+default worker). No model, no schema, no metrics: what is left is the cost of HTTP, gunicorn
+and Flask themselves."""
 
 from __future__ import annotations
 

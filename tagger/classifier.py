@@ -77,8 +77,7 @@ def _fit_labels(X: Any, Y: np.ndarray, sample_weight: np.ndarray, C: float | np.
         scale = nb_scales(X, column, nb_scaling)
         scaled = X if nb_scaling <= 0 else _scaled_columns(X, scale)
         model = _logistic_regression()(C=float(per_label_C[k]), class_weight=class_weight,
-                                       solver="lbfgs",
-                                   max_iter=max_iter, tol=tol)
+                                       solver="lbfgs", max_iter=max_iter, tol=tol)
         model.fit(scaled, column, sample_weight=sample_weight)
         coef[k], intercept[k] = model.coef_[0] * scale, model.intercept_[0]
         n_iter = max(n_iter, int(np.max(model.n_iter_)))

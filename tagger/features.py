@@ -120,23 +120,21 @@ def _tfidf_entries(columns: Sequence[Sequence[int]], idf: np.ndarray) -> Entries
     return key_rows, key_columns, values / norms[key_rows]
 
 
-def _tfidf_counts(columns: Iterable[int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One row's sublinear-TF x IDF, L2-normalised, as ``(columns, values)`` in first-seen
-    order. Counted by ``collections.Counter`` (a C loop): for one paper a dict beats
-    ``np.unique``'s sort, and a dot product does not need the columns sorted."""
-    counts = Counter(columns)
-    n = len(counts)
-    keys = np.fromiter(counts.keys(), dtype=np.int64, count=n)
-    values = (np.log(np.fromiter(counts.values(), dtype=np.float64, count=n)) + 1.0) * idf[keys]
-    norm = float(np.sqrt(values @ values)) or 1.0
-    return keys, values / norm
+def _log_tf(counts: Counter) -> np.ndarray:
+    """Sublinear term frequencies ``1 + log(tf)`` of counted n-grams, in the Counter's order."""
+    return np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0
 
 
 def _tfidf_entries_one(columns: Sequence[int], idf: np.ndarray) -> Entries:
-    """:func:`_tfidf_entries` for one row, sorted by column as a CSR row needs."""
-    keys, values = _tfidf_counts(columns, idf)
+    """:func:`_tfidf_entries` for one row: counted by ``collections.Counter`` (a C loop;
+    for one paper a dict beats ``np.unique``'s sort), then sorted by column as a CSR row
+    needs."""
+    counts = Counter(columns)
+    keys = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = _log_tf(counts) * idf[keys]
+    norm = float(np.sqrt(values @ values)) or 1.0
     order = np.argsort(keys)
-    return np.zeros(len(keys), dtype=np.int64), keys[order], values[order]
+    return np.zeros(len(keys), dtype=np.int64), keys[order], values[order] / norm
 
 
 class _RowTables(NamedTuple):
@@ -148,11 +146,6 @@ class _RowTables(NamedTuple):
     word_idf: np.ndarray
     lsa_columns: dict
     lsa_idf: np.ndarray
-
-
-def _log_tf(counts: Counter) -> np.ndarray:
-    """Sublinear term frequencies ``1 + log(tf)`` of counted n-grams, in the Counter's order."""
-    return np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0
 
 
 def _normalised_tfidf(counts: Counter, log_tf: np.ndarray, column_of: dict,
@@ -259,8 +252,7 @@ class NgramLookup:
         order, then bigrams in word order."""
         found = [j for j in map(self.unigrams.get, words) if j is not None]
         if self.pairs:
-            pairs = zip(words, words[1:], strict=False)
-            found += [j for j in map(self.pairs.get, pairs) if j is not None]
+            found += [j for j in map(self.pairs.get, _adjacent(words)) if j is not None]
         return found
 
     def column(self, gram: Sequence[str]) -> int | None:
@@ -475,7 +467,8 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _normalised(dense: np.ndarray, weight: float) -> np.ndarray:
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
+        """Rows (or one vector) scaled to length ``weight``; all-zero rows stay zero."""
+        norms = np.linalg.norm(dense, axis=-1, keepdims=True)
         norms[norms == 0] = 1.0
         return (dense / norms * np.float32(weight)).astype(np.float32)
 
@@ -483,30 +476,32 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         columns = self.lsa_lookup_.columns
         titles, abstracts = batch.content()
         rows = [columns(t + a) for t, a in zip(titles, abstracts, strict=True)]
-        idf = self.lsa_idf_
-        if len(rows) == 1:  # one paper (the API's case): a dense product, no sparse matrix
-            cols, values = _tfidf_counts(rows[0], idf)
-            dense = (values.astype(np.float32) @ self.lsa_projection_[cols])[None, :]
-        else:
-            dense = np.asarray(_tfidf_rows(rows, idf) @ self.lsa_projection_)
+        dense = np.asarray(_tfidf_rows(rows, self.lsa_idf_) @ self.lsa_projection_)
         return self._normalised(dense, self.lsa_weight)
 
+    def _phrase_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
+        """The paper's (and, with ``title_phrases``, the title's) phrase blocks."""
+        if self.phrase_index_ is None:
+            return []
+        # A phrase never spans the title and the abstract, so the paper's counts are the sum
+        # of the fields' counts: each field is matched once.
+        title_counts = self._phrase_counts(batch.titles)
+        blocks = [self._phrase_block(title_counts + self._phrase_counts(batch.abstracts))]
+        if self.title_phrases:
+            blocks.append(self._phrase_block(title_counts))
+        return blocks
+
+    def _representation_block(self, batch: Lemmatised) -> np.ndarray:
+        return self._normalised(
+            np.asarray(self.representation.transform(batch.papers()), dtype=np.float32),
+            self.representation_weight)
+
     def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
-        blocks = []
-        if self.phrase_index_ is not None:
-            # A phrase never spans the title and the abstract, so the paper's counts are the
-            # sum of the fields' counts: each field is matched once.
-            title_counts = self._phrase_counts(batch.titles)
-            blocks.append(self._phrase_block(title_counts
-                                             + self._phrase_counts(batch.abstracts)))
-            if self.title_phrases:
-                blocks.append(self._phrase_block(title_counts))
+        blocks = self._phrase_blocks(batch)
         if self.lsa_projection_ is not None:
             blocks.append(self._lsa_block(batch))
         if self.representation is not None:
-            blocks.append(self._normalised(
-                np.asarray(self.representation.transform(batch.papers()), dtype=np.float32),
-                self.representation_weight))
+            blocks.append(self._representation_block(batch))
         return blocks
 
     def transform(self, X: Any) -> sp.csr_matrix:
@@ -549,26 +544,16 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                                                         tables.word_idf)
             columns = np.concatenate([columns, own_columns])
             values = np.concatenate([values, own_values * self.title_weight])
-        blocks = []
-        if self.phrase_index_ is not None:
-            index = self.phrase_index_
-            title_counts = index.counts(batch.titles[0])
-            counts = [t + a for t, a in zip(title_counts, index.counts(batch.abstracts[0]),
-                                           strict=True)]
-            if self.title_phrases:
-                counts += title_counts
-            blocks.append(self._phrase_block(np.array(counts, dtype=np.float32)))
+        blocks = [block[0] for block in self._phrase_blocks(batch)]
         if self.lsa_projection_ is not None:
             lsa_columns, lsa_values = _normalised_tfidf(grams, log_tf, tables.lsa_columns,
                                                         tables.lsa_idf)
             used = np.flatnonzero(lsa_values)  # pairs and rare words: not in the LSA vocabulary
-            dense = (lsa_values.take(used).astype(np.float32)
-                     @ self.lsa_projection_.take(lsa_columns.take(used), axis=0))
-            norm = np.float32(np.sqrt(dense @ dense)) or np.float32(1.0)
-            blocks.append(dense / norm * np.float32(self.lsa_weight))
+            blocks.append(self._normalised(
+                lsa_values.take(used).astype(np.float32)
+                @ self.lsa_projection_.take(lsa_columns.take(used), axis=0), self.lsa_weight))
         if self.representation is not None:
-            blocks.append(self._normalised(np.asarray(self.representation.transform(
-                batch.papers()), dtype=np.float32), self.representation_weight)[0])
+            blocks.append(self._representation_block(batch)[0])
         dense = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
         return columns, values, dense
 

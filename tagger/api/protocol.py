@@ -10,11 +10,7 @@ loop (no thread is held), but they are still bounded here:
 * **sizes**: request target over ``max_url_bytes`` -> ``414``; more than ``max_headers``
   header fields or ``max_header_bytes`` of header data -> ``431``;
 * **framing errors** the parser finds (bad chunk size, bad Content-Length, bad request line)
-  -> ``400`` in the API's JSON error shape instead of uvicorn's plain text.
-
-All of these answers close the connection. The body deadline and size limit are enforced by
-:mod:`tagger.api.bridge`, which reads the body before the app runs.
-
+  -> ``400`` in the API's JSON error shape instead of uvicorn's plain text;
 * **requests per connection**: after ``keepalive_requests`` requests a connection's answer
   carries ``Connection: close`` (nginx's ``keepalive_requests``). Gunicorn's workers share
   one listening socket, and a worker's loop accepts every connection that is waiting when it
@@ -22,6 +18,10 @@ All of these answers close the connection. The body deadline and size limit are 
   others idle (seen in benchmarks/api_load.py: half the throughput, one core busy). Making
   clients reconnect now and then lets an idle worker, already waiting in ``accept``, take
   the new connection: the load evens out within a second or two.
+
+All of these answers close the connection, gracefully when the request was not read to its
+end (:meth:`GuardedHttpToolsProtocol.linger_close`). The body deadline and size limit are
+enforced by :mod:`tagger.api.bridge`, which reads the body before the app runs.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._draining_close = _DrainingClose(self)
         self._requests_started = 0
         self._head_bytes = 0
         self._header_count = 0
@@ -121,11 +122,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         self._head_started = False
         super().on_headers_complete()
-        if self.cycle is not None:
-            self.cycle.transport = _DrainingClose(self)  # type: ignore[assignment]
         self._requests_started += 1
-        if self._requests_started >= self.keepalive_requests and self.cycle is not None:
-            self.cycle.keep_alive = False  # uvicorn answers "Connection: close", then closes
+        if self.cycle is not None:
+            self.cycle.transport = self._draining_close  # type: ignore[assignment]
+            if self._requests_started >= self.keepalive_requests:
+                self.cycle.keep_alive = False  # uvicorn answers "Connection: close", closes
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -172,7 +173,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         and discard what still arrives, close for good after ``LINGER_SECONDS``."""
         if self.transport.is_closing() or self._lingering:
             return
-        self._cancel_head_timer()
         body = json_error_bytes(status, message)
         head = (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
                 b"x-request-id: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
