@@ -75,6 +75,8 @@ DESIGNS: dict[str, Design] = {
     "C16": Design("default, C=16", {"classifier__C": 16.0}),
     "nb-0.5": Design("default, features scaled halfway to naive Bayes log-count ratios "
                      "per theme (NBSVM-style)", {"classifier__nb_scaling": 0.5}),
+    "nb-1": Design("default, features scaled by naive Bayes log-count ratios per theme "
+                   "(NBSVM-style)", {"classifier__nb_scaling": 1.0}),
     "C-per-theme": Design("default, each theme picks C from (2, 8, 32) by out-of-fold average "
                           "precision inside fit", {"classifier__C_grid": (2.0, 8.0, 32.0)}),
     "lsa-w1": Design("default, LSA block at weight 1.0 (1.5 shipped)",
@@ -85,8 +87,6 @@ DESIGNS: dict[str, Design] = {
                       {"features__lsa_components": 150}),
     "lsa-500": Design("default, 500 LSA dimensions (300 shipped)",
                       {"features__lsa_components": 500}),
-    "nb-1": Design("default, features scaled by naive Bayes log-count ratios per theme "
-                   "(NBSVM-style)", {"classifier__nb_scaling": 1.0}),
 }
 
 
