@@ -309,7 +309,8 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     lsa_min_df : document frequency a word needs to enter the LSA vocabulary.
     representation : a prefit representation (``transform(lemma_lists) -> (n, d) array``) learnt
         elsewhere, e.g. from the arXiv feed; ``fit`` does not refit it. None: no such block.
-    representation_weight : scale of the (L2-normalised) representation block.
+    representation_weight : scale of the representation block (L2-normalised first unless
+        the representation's ``normalise`` is False, as for category probabilities).
     """
 
     def __init__(
@@ -492,9 +493,19 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return blocks
 
     def _representation_block(self, batch: Lemmatised) -> np.ndarray:
-        return self._normalised(
-            np.asarray(self.representation.transform(batch.papers()), dtype=np.float32),
-            self.representation_weight)
+        return self._scaled_representation(
+            np.asarray(self.representation.transform(batch.papers()), dtype=np.float32))
+
+    def _representation_vector(self, lemma_list: list[str]) -> np.ndarray:
+        """One paper's representation block (its title and abstract lemmas, as one list)."""
+        one = getattr(self.representation, "transform_one", None)
+        vector = one(lemma_list) if one else self.representation.transform([lemma_list])[0]
+        return self._scaled_representation(np.asarray(vector, dtype=np.float32))
+
+    def _scaled_representation(self, vectors: np.ndarray) -> np.ndarray:
+        if getattr(self.representation, "normalise", True):
+            return self._normalised(vectors, self.representation_weight)
+        return vectors * np.float32(self.representation_weight)
 
     def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
         blocks = self._phrase_blocks(batch)
@@ -553,7 +564,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 lsa_values.take(used).astype(np.float32)
                 @ self.lsa_projection_.take(lsa_columns.take(used), axis=0), self.lsa_weight))
         if self.representation is not None:
-            blocks.append(self._representation_block(batch)[0])
+            blocks.append(self._representation_vector(batch.papers()[0]))
         dense = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
         return columns, values, dense
 

@@ -14,7 +14,15 @@ architecture``) weighted by sublinear TF-IDF with the feed's IDF and L2-normalis
 * ``"lsa"``: truncated SVD of the feed's TF-IDF matrix (latent semantic analysis);
 * ``"ppmi"``: word vectors from a factorised positive-PMI co-occurrence matrix (GloVe-style,
   window of neighbouring content words), so a paper is the TF-IDF-weighted sum of its word
-  vectors.
+  vectors;
+* ``"categories"`` (distant supervision as a pre-training task): one logistic regression per
+  frequent arXiv category, trained on the feed to tell from the text whether a paper was
+  filed there; a paper's representation is the probability of each category. Categories
+  only correlate with the themes (``physics.flu-dyn`` with scientific ML, ``stat.ME`` with
+  causal inference, ``eess.SY`` with state-space models), which makes them poor labels but
+  useful evidence: the theme classifier learns from the labelled papers how much each one
+  counts. The first two are unsupervised directions, unit-normalised by the estimator;
+  probabilities keep their scale (``normalise`` is False).
 
 It is a plain class, not a scikit-learn estimator, on purpose: ``sklearn.base.clone`` then
 deep-copies the fitted state instead of refitting it in every cross-validation fold. It is
@@ -29,6 +37,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import partial
+from operator import is_not
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +48,8 @@ import scipy.sparse as sp
 from tagger.text import STOPWORDS
 
 FORMAT = "tagger-feed-representation/1"
+_IS_NOT_NONE = partial(is_not, None)
+ACTIVATIONS = ("linear", "sigmoid")
 
 
 def _content(lemma_list: Iterable[str]) -> list[str]:
@@ -81,6 +93,8 @@ class _TermLookup:
         stop-word test (a stop word between two words does not break a collocation)."""
         get = self.unigrams.get
         phrases = self.phrases
+        if not phrases:  # unigrams only: one C-level pass (map, filter), no Python loop
+            return list(filter(_IS_NOT_NONE, map(get, lemma_list)))
         found: list[int] = []
         grams: list[int] = []
         following = None
@@ -123,11 +137,14 @@ class FeedRepresentation:
 
     ``vocabulary``: the terms (unigram lemmas, or two lemmas joined by a space for a mined
     collocation); ``idf``: their inverse document frequencies on the fitting corpus;
-    ``projection``: ``(len(vocabulary), dim)``; ``info``: how it was fitted (for the manifest).
+    ``projection``: ``(len(vocabulary), dim)``; ``info``: how it was fitted (for the manifest);
+    ``intercept``: added to each projected row (``(dim,)``, optional); ``activation``:
+    ``"linear"`` or ``"sigmoid"`` (probabilities, for the ``"categories"`` method).
     """
 
     def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, projection: np.ndarray,
-                 info: dict[str, Any] | None = None):
+                 info: dict[str, Any] | None = None, intercept: np.ndarray | None = None,
+                 activation: str = "linear"):
         self.vocabulary = [str(t) for t in vocabulary]
         self.idf = np.asarray(idf, dtype=np.float32)
         self.projection = np.ascontiguousarray(projection, dtype=np.float32)
@@ -138,11 +155,24 @@ class FeedRepresentation:
             raise ValueError(f"idf has shape {self.idf.shape} for {len(self.vocabulary)} terms")
         self.info = dict(info or {})
         self.dim = int(self.projection.shape[1])
+        self.intercept = (np.zeros(self.dim, dtype=np.float32) if intercept is None
+                          else np.asarray(intercept, dtype=np.float32))
+        if self.intercept.shape != (self.dim,):
+            raise ValueError(f"intercept has shape {self.intercept.shape} for dim {self.dim}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, not {activation!r}")
+        self.activation = activation
         self._lookup = _TermLookup(self.vocabulary)
 
     def __repr__(self) -> str:
         return (f"FeedRepresentation({self.info.get('method', '?')}, {len(self.vocabulary)} "
                 f"terms, dim={self.dim})")
+
+    @property
+    def normalise(self) -> bool:
+        """Whether the estimator should scale each paper's vector to unit length: yes for a
+        direction in a learnt space, no for probabilities."""
+        return self.activation == "linear"
 
     def term_ids(self, lemma_list: Sequence[str]) -> list[int]:
         """Term ids of one paper's lemmas (unigrams first, then collocations)."""
@@ -153,13 +183,33 @@ class FeedRepresentation:
         terms = [self.term_ids(x) for x in lemma_lists]
         if not terms:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(_tfidf(terms, self.idf) @ self.projection, dtype=np.float32)
+        return self._activate(np.asarray(_tfidf(terms, self.idf) @ self.projection,
+                                         dtype=np.float32))
+
+    def transform_one(self, lemma_list: Sequence[str]) -> np.ndarray:
+        """``(dim,)`` float32: one paper's representation, equal to ``transform([x])[0]``
+        (tested) without the batch path's sparse-matrix bookkeeping, which costs more than
+        the arithmetic for one abstract (the API's case)."""
+        counts = Counter(self.term_ids(lemma_list))
+        if not counts:
+            return self._activate(np.zeros(self.dim, dtype=np.float32))
+        terms = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
+                                           count=len(counts)))) * self.idf.take(terms)
+        values = (values / np.sqrt(values @ values)).astype(np.float32)
+        return self._activate(values @ self.projection.take(terms, axis=0))
+
+    def _activate(self, projected: np.ndarray) -> np.ndarray:
+        if self.activation == "linear":
+            return projected + self.intercept if self.intercept.any() else projected
+        return (1.0 / (1.0 + np.exp(-(projected + self.intercept)))).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
         """What this is and how it was fitted, for the model manifest."""
         n_phrases = sum(len(v) for v in self._lookup.phrases.values())
         return {"kind": "feed-representation", "format": FORMAT, "dim": self.dim,
-                "terms": len(self.vocabulary), "phrases": n_phrases, **self.info}
+                "terms": len(self.vocabulary), "phrases": n_phrases,
+                "activation": self.activation, **self.info}
 
     # -- files ------------------------------------------------------------------------------
 
@@ -172,6 +222,8 @@ class FeedRepresentation:
             vocabulary=np.array(self.vocabulary, dtype=np.str_),
             idf=self.idf,
             projection=self.projection.astype(np.float16),
+            intercept=self.intercept,
+            activation=np.array(self.activation),
             info=np.array(json.dumps(self.info, sort_keys=True)),
         )
 
@@ -187,8 +239,11 @@ class FeedRepresentation:
                                  f"{', '.join(sorted(missing))})")
             if str(data["format"]) != FORMAT:
                 raise ValueError(f"{path}: format {str(data['format'])!r}, expected {FORMAT!r}")
+            # intercept and activation came later: files without them are linear maps.
             return cls(data["vocabulary"].tolist(), data["idf"],
-                       data["projection"].astype(np.float32), json.loads(str(data["info"])))
+                       data["projection"].astype(np.float32), json.loads(str(data["info"])),
+                       data["intercept"] if "intercept" in data.files else None,
+                       str(data["activation"]) if "activation" in data.files else "linear")
 
 
 # -- fitting ---------------------------------------------------------------------------------
@@ -330,3 +385,48 @@ def fit_feed_representation(
     if method == "ppmi":
         info["window"] = window
     return FeedRepresentation(vocabulary, idf, projection, info)
+
+
+def fit_category_representation(
+    lemma_lists: Sequence[Sequence[str]],
+    category_lists: Sequence[Sequence[str]],
+    min_papers: int = 400,
+    C: float = 1.0,
+    min_df: int = 20,
+    max_terms: int = 30000,
+    activation: str = "linear",
+    corpus: str = "",
+) -> FeedRepresentation:
+    """Learn the ``"categories"`` representation: for every arXiv category filed on at least
+    ``min_papers`` of the papers, a class-balanced logistic regression (regularisation ``C``)
+    from the paper's TF-IDF terms to "filed in this category"; the coefficients become the
+    projection. ``activation="linear"``: a paper is its vector of category log-odds without
+    the intercepts (a direction, unit-normalised by the estimator); ``"sigmoid"``: the
+    category probabilities. Deterministic (liblinear on a fixed corpus); categories in name
+    order."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, not {activation!r}")
+    from sklearn.linear_model import LogisticRegression
+
+    content = [_content(x) for x in lemma_lists]
+    vocabulary, lookup = _vocabulary(content, min_df, max_terms, [])
+    term_lists = [lookup.terms(x) for x in content]
+    idf = _idf(term_lists, len(vocabulary))
+    X = _tfidf(term_lists, idf)
+    filed = Counter(c for categories in category_lists for c in set(categories))
+    names = sorted(c for c, n in filed.items() if min_papers <= n < len(category_lists))
+    if not names:
+        raise ValueError(f"no category is filed on {min_papers} or more of the papers")
+    coefficients, intercepts = [], []
+    for name in names:
+        y = np.fromiter((name in categories for categories in category_lists), dtype=bool,
+                        count=len(category_lists))
+        model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced").fit(X, y)
+        coefficients.append(model.coef_[0])
+        intercepts.append(model.intercept_[0])
+    info = {"method": "categories", "categories": names, "documents": len(lemma_lists),
+            "min_papers": min_papers, "C": C, "min_df": min_df, "max_terms": max_terms,
+            "activation": activation, "corpus": corpus}
+    intercept = np.asarray(intercepts) if activation == "sigmoid" else None
+    return FeedRepresentation(vocabulary, idf, np.vstack(coefficients).T, info, intercept,
+                              activation)

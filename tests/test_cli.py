@@ -276,3 +276,39 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_train_with_a_feed_representation_stores_it_with_the_model(labelled_corpus, tmp_path,
+                                                                    capsys):
+    """``--representation FILE`` adds a learnt block (here category probabilities fitted on
+    the corpus itself, filed by theme): the model directory carries it as
+    ``representation.npz``, the manifest says what it is, and tagging uses it. A file that
+    is not a representation is refused, naming it."""
+    from tagger.representations import fit_category_representation
+
+    records = [json.loads(line) for line in labelled_corpus.read_text().splitlines()]
+    rep = fit_category_representation(
+        [lemmas(r["title"]) + lemmas(r["abstract"]) for r in records],
+        [["cs.LG", *(f"theme.{t}" for t in r["tags"])] for r in records], min_papers=10,
+        min_df=2, activation="sigmoid")
+    rep.save(tmp_path / "categories.npz")
+    out = tmp_path / "with-categories"
+    assert tagger_main(["train", "--data", str(labelled_corpus), "--out", str(out), "--cv", "0",
+                        "--representation", str(tmp_path / "categories.npz"),
+                        "--representation-weight", "0.4"]) == 0
+    assert (out / "representation.npz").is_file()
+    manifest = read_manifest(out)
+    assert manifest["design"]["params"]["features__representation_weight"] == 0.4
+    from tagger.artifact import load_model
+
+    tagger = load_model(out)
+    assert tagger.estimator.features_.representation.activation == "sigmoid"
+    capsys.readouterr()
+    assert tagger_main(["tag", "--model", str(out), "--text", SSM]) == 0
+    assert "state-space-models" in capsys.readouterr().out
+
+    (tmp_path / "not.npz").write_bytes(b"not an array file")
+    assert tagger_main(["train", "--data", str(labelled_corpus), "--out", str(tmp_path / "x"),
+                        "--cv", "0", "--representation", str(tmp_path / "not.npz")]) == 1
+    assert f"{tmp_path / 'not.npz'}: not a usable representation" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -15,7 +15,14 @@ import pytest
 from sklearn.base import clone
 
 from tagger.estimator import build_model
-from tagger.representations import FeedRepresentation, fit_feed_representation, mine_phrases
+from tagger.features import Lemmatised
+from tagger.fields import as_fields
+from tagger.representations import (
+    FeedRepresentation,
+    fit_category_representation,
+    fit_feed_representation,
+    mine_phrases,
+)
 from tagger.taxonomy import load_taxonomy
 from tagger.text import lemmas
 from tagger.training.feed import category_themes, read_feed, sample_feed
@@ -105,7 +112,8 @@ def test_save_load_round_trip_without_pickle(tmp_path: Path, lemma_lists):
     path = tmp_path / "representation.npz"
     rep.save(path)
     with np.load(path, allow_pickle=False) as data:  # plain arrays only
-        assert set(data.files) == {"format", "vocabulary", "idf", "projection", "info"}
+        assert set(data.files) == {"format", "vocabulary", "idf", "projection", "info",
+                                   "intercept", "activation"}
     loaded = FeedRepresentation.load(path)
     assert loaded.vocabulary == rep.vocabulary and loaded.dim == rep.dim == 8
     assert loaded.describe() == rep.describe()
@@ -141,6 +149,77 @@ def test_bad_arguments():
         FeedRepresentation(["a", "b"], np.ones(2), np.ones((3, 4)))
 
 
+# arXiv categories of the generated topics; every paper is also cs.LG, and a rare category
+# (fewer papers than min_papers) must not become a dimension.
+TOPIC_CATEGORY = {"ssm": "eess.SY", "vision": "cs.CV", "causal": "stat.ME"}
+
+
+def generated_categories(n: int = 600) -> list[list[str]]:
+    rng = random.Random(5)
+    categories = []
+    for i in range(n):
+        own = [TOPIC_CATEGORY[list(TOPICS)[i % len(TOPICS)]], "cs.LG"]
+        if rng.random() < 0.1:  # filed elsewhere too now and then: noisy, like arXiv
+            own.append(rng.choice(list(TOPIC_CATEGORY.values())))
+        if i < 5:
+            own.append("q-bio.NC")
+        categories.append(own)
+    return categories
+
+
+@pytest.mark.parametrize("activation", ["linear", "sigmoid"])
+def test_category_representation_predicts_the_category_from_the_text(lemma_lists, activation):
+    """Distant supervision as a pre-training task: the representation is one classifier per
+    frequent category; a text about Kalman filters and state space models scores highest on
+    the category the generated SSM papers were filed in. Deterministic, and categories on
+    fewer than ``min_papers`` papers (or on every paper: cs.LG) are not dimensions."""
+    categories = generated_categories(len(lemma_lists))
+    a = fit_category_representation(lemma_lists, categories, min_papers=20, min_df=3,
+                                    activation=activation)
+    b = fit_category_representation(lemma_lists, categories, min_papers=20, min_df=3,
+                                    activation=activation)
+    assert a.info["categories"] == ["cs.CV", "eess.SY", "stat.ME"] and a.dim == 3
+    assert np.array_equal(a.projection, b.projection)
+    assert a.normalise is (activation == "linear")
+    texts = [lemmas("a kalman filter for a state space model with latent dynamics"),
+             lemmas("image segmentation with convolution on video frames"),
+             lemmas("causal discovery of a dag under intervention")]
+    scores = a.transform(texts)
+    assert list(scores.argmax(axis=1)) == [1, 0, 2]
+    if activation == "sigmoid":
+        assert ((scores > 0) & (scores < 1)).all()
+        assert (scores.max(axis=1) > 0.5).all()
+    with pytest.raises(ValueError, match="no category"):
+        fit_category_representation(lemma_lists, categories, min_papers=10_000, min_df=3)
+    with pytest.raises(ValueError, match="activation"):
+        fit_category_representation(lemma_lists, categories, activation="relu")
+
+
+def test_category_representation_round_trip_and_older_files(tmp_path: Path, lemma_lists):
+    """Intercept and activation are saved with the projection; a file written before they
+    existed loads as the linear map it was."""
+    rep = fit_category_representation(lemma_lists, generated_categories(len(lemma_lists)),
+                                      min_papers=20, min_df=3, activation="sigmoid")
+    rep.save(tmp_path / "categories.npz")
+    loaded = FeedRepresentation.load(tmp_path / "categories.npz")
+    assert loaded.activation == "sigmoid" and loaded.describe() == rep.describe()
+    np.testing.assert_allclose(loaded.intercept, rep.intercept)
+    np.testing.assert_allclose(loaded.transform(lemma_lists[:20]), rep.transform(lemma_lists[:20]),
+                               atol=2e-3)
+    older = tmp_path / "older.npz"
+    np.savez(older, format=np.array("tagger-feed-representation/1"),
+             vocabulary=np.array(rep.vocabulary), idf=rep.idf, projection=rep.projection,
+             info=np.array("{}"))
+    linear = FeedRepresentation.load(older)
+    assert linear.activation == "linear" and not linear.intercept.any()
+    probabilities = rep.transform(lemma_lists[:5]).astype(np.float64)
+    log_odds = np.log(probabilities / (1 - probabilities))
+    np.testing.assert_allclose(linear.transform(lemma_lists[:5]), log_odds - rep.intercept,
+                               atol=1e-3)
+    with pytest.raises(ValueError, match="intercept"):
+        FeedRepresentation(rep.vocabulary, rep.idf, rep.projection, intercept=np.ones(7))
+
+
 def labelled_papers(n: int = 240) -> tuple[list[dict], np.ndarray, list[str]]:
     taxonomy = load_taxonomy()
     ids = list(taxonomy.ids)
@@ -168,6 +247,32 @@ def test_estimator_uses_a_prefit_representation_without_refitting(lemma_lists):
     assert tags[0, ids.index("state-space-models")] == 1
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.predict_proba(X[:5]), fitted.predict_proba(X[:5]))
+
+
+@pytest.mark.parametrize("activation", ["linear", "sigmoid"])
+def test_estimator_with_category_probabilities_one_paper_path_equals_batch(lemma_lists,
+                                                                          activation):
+    """Category probabilities enter the features at their own scale (weight x p, not unit
+    length); log-odds directions are unit-normalised. The API's one-paper path gives the
+    batch path's features either way."""
+    rep = fit_category_representation(lemma_lists, generated_categories(len(lemma_lists)),
+                                      min_papers=20, min_df=3, activation=activation)
+    X, Y, _ids = labelled_papers()
+    fitted = build_model(load_taxonomy(), features__representation=rep,
+                         features__representation_weight=0.4).fit(X, Y)
+    features = fitted.features_
+    rows = features.transform(X[:12]).toarray()
+    block = rows[:, -rep.dim:]
+    vectors = rep.transform([lemmas(x["abstract"]) for x in X[:12]])
+    expected = vectors * 0.4 if activation == "sigmoid" else (
+        vectors / np.linalg.norm(vectors, axis=1, keepdims=True) * 0.4)
+    np.testing.assert_allclose(block, expected, atol=1e-5)
+    for i, record in enumerate(X[:12]):
+        columns, values, dense = features.one_row(Lemmatised(as_fields([record])))
+        row = np.zeros(rows.shape[1])
+        np.add.at(row, columns, values)
+        row[rows.shape[1] - len(dense):] += dense
+        np.testing.assert_allclose(row, rows[i], atol=1e-6)
 
 
 def test_feed_reader_sample_and_categories(tmp_path: Path):
@@ -227,9 +332,26 @@ def test_stream_experiments_cli_lists_designs_and_refuses_unknown_ones(capsys):
     assert stream_experiments.main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert "feed-ppmi+unl" in listed and "self-train" in listed and "ppmi256-p" in listed
+    assert "feed-categories" in listed and "categories25" in listed
     with pytest.raises(SystemExit) as exit_info:
         stream_experiments.main(["--design", "no-such-design"])
     assert exit_info.value.code == 2
     assert "no-such-design" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         stream_experiments.main(["--build", "lsa256", "--build", "lsa128", "--to", "x.npz"])
+
+
+@pytest.mark.parametrize("method", ["lsa", "ppmi", "categories"])
+def test_one_paper_transform_equals_the_batch_transform(lemma_lists, method):
+    """``transform_one`` (the API's path) gives ``transform``'s row, including collocations,
+    repeated words and papers with no known word."""
+    if method == "categories":
+        rep = fit_category_representation(lemma_lists, generated_categories(len(lemma_lists)),
+                                          min_papers=20, min_df=3, activation="sigmoid")
+    else:
+        rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, method=method, phrases=50)
+    papers = lemma_lists[:25] + [lemmas("state space state space model"), lemmas("qwertz"), []]
+    batch = rep.transform(papers)
+    for i, paper in enumerate(papers):
+        np.testing.assert_allclose(rep.transform_one(paper), batch[i], atol=1e-6,
+                                   err_msg=f"paper {i}")

@@ -29,6 +29,12 @@ def register(subparsers) -> None:
     parser.add_argument("--unlabelled", action="append", default=[], metavar="FILE",
                         help="abstracts without tags (JSON Lines, CSV or text): the features' "
                         "LSA block learns word co-occurrence from them (repeatable)")
+    parser.add_argument("--representation", metavar="FILE",
+                        help="a representation learnt from the arXiv feed (.npz, e.g. the "
+                        "packaged tagger/data/category_representation.npz): an extra feature "
+                        "block, stored in the model directory")
+    parser.add_argument("--representation-weight", type=float, default=1.0, metavar="W",
+                        help="scale of that block (default 1.0)")
     parser.add_argument("--silver-weight", type=float, default=0.3, metavar="W",
                         help="sample weight of silver documents, in (0, 1] (default 0.3)")
     parser.add_argument("--learning-curve", type=int, nargs="+", default=[], metavar="N",
@@ -62,6 +68,17 @@ def _read_inputs(
     return documents
 
 
+def _read_representation(path: str | None):
+    """The ``--representation`` file, or a CLI error naming it."""
+    if path is None:
+        return None
+    from tagger.representations import FeedRepresentation
+    try:
+        return FeedRepresentation.load(Path(path))
+    except (OSError, ValueError, KeyError) as error:
+        raise CommandError(f"{path}: not a usable representation: {error}") from None
+
+
 def run(args) -> int:
     from tagger.training.fit import train_tagger
 
@@ -85,12 +102,15 @@ def run(args) -> int:
     unlabelled = _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
+    representation = _read_representation(args.representation)
     print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
     try:
         tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed,
                                      silver=silver, silver_weight=args.silver_weight,
                                      learning_curve_sizes=args.learning_curve,
-                                     unlabelled=unlabelled)
+                                     unlabelled=unlabelled, representation=representation,
+                                     params={"features__representation_weight":
+                                             args.representation_weight})
     except ValueError as error:
         raise CommandError(str(error)) from None
     out = Path(args.out)

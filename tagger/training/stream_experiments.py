@@ -3,7 +3,8 @@
 
 Every design is the shipped estimator (``build_model``) plus some of: a representation learnt
 from the feed (:mod:`tagger.representations`, built once and cached under ``build/feed/``),
-arXiv categories as weak labels, and self-training on a feed sample
+including arXiv-category predictors as features, arXiv categories as weak labels, and
+self-training on a feed sample
 (:class:`~tagger.training.self_training.FeedAugmented`).
 
 Usage::
@@ -12,7 +13,9 @@ Usage::
     python -m tagger.training.stream_experiments --design feed-lsa --protocol arxiv
     python -m tagger.training.stream_experiments --build lsa256      # just fit a representation
     python -m tagger.training.stream_experiments --build ppmi256-p \
-        --to tagger/data/feed_representation.npz       # the committed artifact
+        --to tagger/data/feed_representation.npz       # the committed artifacts
+    python -m tagger.training.stream_experiments --build categories25 \
+        --to tagger/data/category_representation.npz
     python -m tagger.training.stream_experiments --design feed-lsa --protocol none --throughput
 """
 
@@ -32,7 +35,11 @@ import numpy as np
 from tagger.corpus import Document, read_documents
 from tagger.estimator import build_model
 from tagger.fields import UnlabelledPapers
-from tagger.representations import FeedRepresentation, fit_feed_representation
+from tagger.representations import (
+    FeedRepresentation,
+    fit_category_representation,
+    fit_feed_representation,
+)
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.training.experiments import (
     DEFAULT_SHARED,
@@ -48,8 +55,9 @@ from tagger.training.self_training import FeedAugmented
 
 CACHE = Path(__file__).resolve().parents[2] / "build" / "feed"
 
-# Representations learnt from the feed: fit_feed_representation arguments, plus ``sample``
-# (how many feed papers, drawn with seed 0; None: all 176,332).
+# Representations learnt from the feed: fit_feed_representation (or, for method
+# "categories", fit_category_representation) arguments, plus ``sample`` (how many feed
+# papers, drawn with seed 0; None: all 176,332).
 REPRESENTATIONS: dict[str, dict] = {
     "lsa256": {"method": "lsa", "dim": 256},
     "lsa256-p": {"method": "lsa", "dim": 256, "phrases": 10000},
@@ -57,6 +65,11 @@ REPRESENTATIONS: dict[str, dict] = {
     "lsa256-40k": {"method": "lsa", "dim": 256, "sample": 40000},
     "ppmi256": {"method": "ppmi", "dim": 256},
     "ppmi256-p": {"method": "ppmi", "dim": 256, "phrases": 10000},
+    # The 25 categories filed on >= 1% of a 40,000-paper sample (log-odds directions).
+    "categories25": {"method": "categories", "sample": 40000, "min_papers": 400},
+    "categories25-p": {"method": "categories", "sample": 40000, "min_papers": 400,
+                       "activation": "sigmoid"},
+    "categories47": {"method": "categories", "sample": 100000, "min_papers": 300},
 }
 
 
@@ -98,6 +111,15 @@ DESIGNS: dict[str, StreamDesign] = {
                                        {"features__representation_weight": 0.5}),
     "feed-ppmi-phrases": StreamDesign("PPMI word vectors + collocations", "ppmi256-p",
                                       NO_LSA | {"features__representation_weight": 1.5}),
+    "feed-categories": StreamDesign("default + arXiv-category predictors as features: log-odds "
+                                    "of the 25 frequent categories (unit length, weight 1.0)",
+                                    "categories25", {"features__representation_weight": 1.0}),
+    "feed-categories-p": StreamDesign("default + arXiv-category probabilities as features "
+                                      "(25 categories, weight 0.4)", "categories25-p",
+                                      {"features__representation_weight": 0.4}),
+    "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
+                                      "a 100,000-paper sample; unit length, weight 1.0)",
+                                      "categories47", {"features__representation_weight": 1.0}),
     "categories": StreamDesign("default + arXiv-category weak labels (20,000-paper feed "
                                "sample, at most 300 per theme, weight 0.1)",
                                augment={"teacher": False, "categories": True, "weight": 0.1}),
@@ -130,9 +152,14 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
     papers = sample_feed(list(read_feed(feed) if feed else read_feed()), sample, seed=0)
     lemma_lists = [p.lemmas() for p in papers]
     read_s = time.perf_counter() - started
-    rep = fit_feed_representation(
-        lemma_lists, seed=0, corpus=f"arxiv_feed.jsonl.gz, {len(papers)} papers "
-        f"({'all' if sample is None else 'uniform sample, seed 0'})", **spec)
+    corpus = (f"arxiv_feed.jsonl.gz, {len(papers)} papers "
+              f"({'all' if sample is None else 'uniform sample, seed 0'})")
+    if spec.pop("method") == "categories":
+        rep = fit_category_representation(lemma_lists, [p.categories for p in papers],
+                                          corpus=corpus, **spec)
+    else:
+        rep = fit_feed_representation(lemma_lists, seed=0, corpus=corpus,
+                                      method=REPRESENTATIONS[name]["method"], **spec)
     cache.mkdir(parents=True, exist_ok=True)
     rep.save(path)
     print(f"built {name}: {rep.describe()} in {time.perf_counter() - started:.0f} s "
