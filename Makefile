@@ -30,9 +30,12 @@ lint: setup
 
 # Rebuild the shipped model from the labelled data, deterministically (seed 0), with a
 # learning curve for the model card (~2 min on 2 cores; design: training/EXPERIMENTS.md).
+# The category representation was learnt from the arXiv feed once and is committed (rebuild:
+# python -m tagger.training.stream_experiments --build categories25 --to tagger/data/...).
 model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
 		--unlabelled $(SHARED)/corpus/unlabelled.jsonl \
+		--representation tagger/data/category_representation.npz \
 		--out tagger/models/default --name default --seed 0 --cv 5 --learning-curve 100 250 500
 
 # The HTTP API under gunicorn with the shipped model (Ctrl-C stops it; kill -HUP reloads).

@@ -29,8 +29,8 @@ def render_model_card(manifest: dict) -> str:
         f"`{manifest.get('design', {}).get('name', 'unknown')}`: "
         "title and abstract kept apart; lemma uni/bigram TF-IDF of the paper with the title "
         "counted again, taxonomy phrase counts (paper and title), a latent semantic block "
-        "learnt with unlabelled abstracts" + (" and a representation learnt from the arXiv "
-        "feed" if manifest.get("representation") else "") + "; one class-weighted logistic "
+        "learnt with unlabelled abstracts" + _representation_text(manifest.get("representation"))
+        + "; one class-weighted logistic "
         "regression per theme; per-theme F-beta thresholds and calibration learnt on "
         "out-of-fold scores inside `fit` (see `training/EXPERIMENTS.md`).",
         "",
@@ -88,3 +88,13 @@ def render_model_card(manifest: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _representation_text(facts: dict | None) -> str:
+    """The design sentence's part on a representation learnt from the arXiv feed."""
+    if not facts:
+        return ""
+    if facts.get("method") == "categories":
+        return (f" and predictors of {facts.get('dim', '?')} arXiv categories learnt from "
+                f"{facts.get('documents', '?')} feed papers (distant supervision)")
+    return f" and a {facts.get('method', '?')} representation learnt from the arXiv feed"

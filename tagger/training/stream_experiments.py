@@ -69,6 +69,8 @@ REPRESENTATIONS: dict[str, dict] = {
     "categories25": {"method": "categories", "sample": 40000, "min_papers": 400},
     "categories25-p": {"method": "categories", "sample": 40000, "min_papers": 400,
                        "activation": "sigmoid"},
+    "categories25-C4": {"method": "categories", "sample": 40000, "min_papers": 400, "C": 4.0},
+    "categories39": {"method": "categories", "sample": 40000, "min_papers": 200},
     "categories47": {"method": "categories", "sample": 100000, "min_papers": 300},
 }
 
@@ -117,6 +119,16 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories-p": StreamDesign("default + arXiv-category probabilities as features "
                                       "(25 categories, weight 0.4)", "categories25-p",
                                       {"features__representation_weight": 0.4}),
+    "feed-categories-w0.7": StreamDesign("feed-categories at weight 0.7", "categories25",
+                                         {"features__representation_weight": 0.7}),
+    "feed-categories-w1.3": StreamDesign("feed-categories at weight 1.3", "categories25",
+                                         {"features__representation_weight": 1.3}),
+    "feed-categories-C4": StreamDesign("feed-categories, category regressions with C=4 "
+                                       "(1.0 shipped)", "categories25-C4",
+                                       {"features__representation_weight": 1.0}),
+    "feed-categories39": StreamDesign("log-odds of the 39 categories on >= 200 of the "
+                                      "40,000 papers (unit length, weight 1.0)", "categories39",
+                                      {"features__representation_weight": 1.0}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
