@@ -493,11 +493,17 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return blocks
 
     def _representation_block(self, batch: Lemmatised) -> np.ndarray:
+        # Content words, not all lemmas: every representation term is made of content words
+        # and a stop word never breaks a collocation, so the vectors are the same (tested)
+        # and a third fewer words are looked up.
+        titles, abstracts = batch.content()
+        papers = [t + a for t, a in zip(titles, abstracts, strict=True)]
         return self._scaled_representation(
-            np.asarray(self.representation.transform(batch.papers()), dtype=np.float32))
+            np.asarray(self.representation.transform(papers), dtype=np.float32))
 
     def _representation_vector(self, lemma_list: list[str]) -> np.ndarray:
-        """One paper's representation block (its title and abstract lemmas, as one list)."""
+        """One paper's representation block (its title and abstract content words, as one
+        list)."""
         one = getattr(self.representation, "transform_one", None)
         vector = one(lemma_list) if one else self.representation.transform([lemma_list])[0]
         return self._scaled_representation(np.asarray(vector, dtype=np.float32))
@@ -564,7 +570,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 lsa_values.take(used).astype(np.float32)
                 @ self.lsa_projection_.take(lsa_columns.take(used), axis=0), self.lsa_weight))
         if self.representation is not None:
-            blocks.append(self._representation_vector(batch.papers()[0]))
+            blocks.append(self._representation_vector(title + abstract))
         dense = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
         return columns, values, dense
 

@@ -38,6 +38,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import partial
+from itertools import chain
 from operator import is_not
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -118,7 +119,7 @@ def _tfidf(term_lists: Sequence[Sequence[int]], idf: np.ndarray) -> sp.csr_matri
     give for these term ids."""
     indptr = np.zeros(len(term_lists) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in term_lists], out=indptr[1:])
-    flat = np.fromiter((j for t in term_lists for j in t), dtype=np.int64, count=int(indptr[-1]))
+    flat = np.fromiter(chain.from_iterable(term_lists), dtype=np.int64, count=int(indptr[-1]))
     rows = np.repeat(np.arange(len(term_lists), dtype=np.int64), np.diff(indptr))
     n_terms = len(idf)
     keys, counts = np.unique(rows * n_terms + flat, return_counts=True)

@@ -249,14 +249,19 @@ def test_estimator_uses_a_prefit_representation_without_refitting(lemma_lists):
     np.testing.assert_array_equal(restored.predict_proba(X[:5]), fitted.predict_proba(X[:5]))
 
 
-@pytest.mark.parametrize("activation", ["linear", "sigmoid"])
+@pytest.mark.parametrize("activation", ["linear", "sigmoid", "ppmi-phrases"])
 def test_estimator_with_category_probabilities_one_paper_path_equals_batch(lemma_lists,
                                                                           activation):
     """Category probabilities enter the features at their own scale (weight x p, not unit
-    length); log-odds directions are unit-normalised. The API's one-paper path gives the
-    batch path's features either way."""
-    rep = fit_category_representation(lemma_lists, generated_categories(len(lemma_lists)),
-                                      min_papers=20, min_df=3, activation=activation)
+    length); log-odds directions (and word vectors) are unit-normalised. The estimator looks
+    up content words only, which gives the representation's own vectors of the whole lemma
+    lists (collocations included); the API's one-paper path gives the batch path's
+    features."""
+    if activation == "ppmi-phrases":
+        rep = fit_feed_representation(lemma_lists, dim=8, min_df=3, method="ppmi", phrases=50)
+    else:
+        rep = fit_category_representation(lemma_lists, generated_categories(len(lemma_lists)),
+                                          min_papers=20, min_df=3, activation=activation)
     X, Y, _ids = labelled_papers()
     fitted = build_model(load_taxonomy(), features__representation=rep,
                          features__representation_weight=0.4).fit(X, Y)
