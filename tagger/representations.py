@@ -17,11 +17,12 @@ architecture``) weighted by sublinear TF-IDF with the feed's IDF and L2-normalis
   vectors;
 * ``"categories"`` (distant supervision as a pre-training task): one logistic regression per
   frequent arXiv category, trained on the feed to tell from the text whether a paper was
-  filed there; a paper's representation is the probability of each category. Categories
-  only correlate with the themes (``physics.flu-dyn`` with scientific ML, ``stat.ME`` with
-  causal inference, ``eess.SY`` with state-space models), which makes them poor labels but
-  useful evidence: the theme classifier learns from the labelled papers how much each one
-  counts. The first two are unsupervised directions, unit-normalised by the estimator;
+  filed there; a paper's representation is its log-odds for each category (or, with the
+  ``"sigmoid"`` activation, the probabilities). Categories only correlate with the themes
+  (``cond-mat.*`` with scientific ML, ``eess.SY`` with state-space models, ``cs.CV`` with
+  vision but also with diffusion or distillation), which makes them poor labels but useful
+  evidence: the theme classifier learns from the labelled papers how much each one counts.
+  Log-odds, like the first two, are directions the estimator scales to unit length;
   probabilities keep their scale (``normalise`` is False).
 
 It is a plain class, not a scikit-learn estimator, on purpose: ``sklearn.base.clone`` then
