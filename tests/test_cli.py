@@ -306,6 +306,8 @@ def test_train_with_a_feed_representation_stores_it_with_the_model(labelled_corp
     capsys.readouterr()
     assert tagger_main(["tag", "--model", str(out), "--text", SSM]) == 0
     assert "state-space-models" in capsys.readouterr().out
+    assert tagger_main(["info", "--model", str(out)]) == 0
+    assert f"feed block categories, {rep.dim} dimensions" in capsys.readouterr().out
 
     (tmp_path / "not.npz").write_bytes(b"not an array file")
     assert tagger_main(["train", "--data", str(labelled_corpus), "--out", str(tmp_path / "x"),

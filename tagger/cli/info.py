@@ -63,6 +63,12 @@ def run(args) -> int:
           f"({model_dir})")
     print(f"created    {_text(manifest.get('created'))}")
     print(f"design     {_text(_get(manifest, 'design', 'name'))}")
+    representation = manifest.get("representation")
+    if isinstance(representation, dict):  # a block learnt from the arXiv feed
+        print(f"feed block {_text(representation.get('method'))}, "
+              f"{_text(representation.get('dim'))} dimensions, "
+              f"{_text(representation.get('terms'))} terms, "
+              f"{_text(representation.get('documents'))} feed papers")
     themes = _get(manifest, "taxonomy", "themes")
     print(f"taxonomy   {_text(_get(manifest, 'taxonomy', 'name'))} "
           f"v{_text(_get(manifest, 'taxonomy', 'version'))}, "
