@@ -72,6 +72,8 @@ REPRESENTATIONS: dict[str, dict] = {
     "categories25-C4": {"method": "categories", "sample": 40000, "min_papers": 400, "C": 4.0},
     "categories39": {"method": "categories", "sample": 40000, "min_papers": 200},
     "categories47": {"method": "categories", "sample": 100000, "min_papers": 300},
+    # Categories on >= 1% of the whole feed (176,332 papers).
+    "categories-all": {"method": "categories", "sample": None, "min_papers": 1763},
 }
 
 
@@ -129,6 +131,9 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories39": StreamDesign("log-odds of the 39 categories on >= 200 of the "
                                       "40,000 papers (unit length, weight 1.0)", "categories39",
                                       {"features__representation_weight": 1.0}),
+    "feed-categories-all": StreamDesign("log-odds of the categories on >= 1% of the whole "
+                                        "feed (unit length, weight 1.0)", "categories-all",
+                                        {"features__representation_weight": 1.0}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
