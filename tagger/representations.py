@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -234,7 +235,11 @@ class FeedRepresentation:
         """Read a file written by :meth:`save` (a path, or an open binary file such as the
         verified bytes of a model artifact); never unpickles (``allow_pickle=False``)."""
         source = path if hasattr(path, "read") else Path(path)
-        with np.load(source, allow_pickle=False) as data:
+        try:
+            archive = np.load(source, allow_pickle=False)
+        except zipfile.BadZipFile as error:  # e.g. a truncated copy: a file error, not a crash
+            raise ValueError(f"{path}: not a feed representation ({error})") from None
+        with archive as data:
             missing = {"format", "vocabulary", "idf", "projection", "info"} - set(data.files)
             if missing:
                 raise ValueError(f"{path}: not a feed representation (missing "
@@ -428,7 +433,7 @@ def fit_category_representation(
         intercepts.append(model.intercept_[0])
     info = {"method": "categories", "categories": names, "documents": len(lemma_lists),
             "min_papers": min_papers, "C": C, "min_df": min_df, "max_terms": max_terms,
-            "activation": activation, "corpus": corpus}
+            "corpus": corpus}
     intercept = np.asarray(intercepts) if activation == "sigmoid" else None
     return FeedRepresentation(vocabulary, idf, np.vstack(coefficients).T, info, intercept,
                               activation)

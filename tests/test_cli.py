@@ -313,4 +313,8 @@ def test_train_with_a_feed_representation_stores_it_with_the_model(labelled_corp
     assert tagger_main(["train", "--data", str(labelled_corpus), "--out", str(tmp_path / "x"),
                         "--cv", "0", "--representation", str(tmp_path / "not.npz")]) == 1
     assert f"{tmp_path / 'not.npz'}: not a usable representation" in capsys.readouterr().err
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "categories.npz").read_bytes()[:1000])
+    assert tagger_main(["train", "--data", str(labelled_corpus), "--out", str(tmp_path / "x"),
+                        "--cv", "0", "--representation", str(tmp_path / "cut.npz")]) == 1
+    assert f"{tmp_path / 'cut.npz'}: not a usable representation" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -138,6 +138,10 @@ def test_load_refuses_other_files(tmp_path: Path):
              info=np.array("{}"))
     with pytest.raises(ValueError, match="pickle"):
         FeedRepresentation.load(pickled)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(pickled.read_bytes()[:200])
+    with pytest.raises(ValueError, match="not a feed representation"):
+        FeedRepresentation.load(truncated)
 
 
 def test_bad_arguments():

@@ -75,7 +75,7 @@ def _read_representation(path: str | None):
     from tagger.representations import FeedRepresentation
     try:
         return FeedRepresentation.load(Path(path))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError) as error:
         raise CommandError(f"{path}: not a usable representation: {error}") from None
 
 

@@ -171,12 +171,12 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
     read_s = time.perf_counter() - started
     corpus = (f"arxiv_feed.jsonl.gz, {len(papers)} papers "
               f"({'all' if sample is None else 'uniform sample, seed 0'})")
-    if spec.pop("method") == "categories":
+    method = spec.pop("method")
+    if method == "categories":
         rep = fit_category_representation(lemma_lists, [p.categories for p in papers],
                                           corpus=corpus, **spec)
     else:
-        rep = fit_feed_representation(lemma_lists, seed=0, corpus=corpus,
-                                      method=REPRESENTATIONS[name]["method"], **spec)
+        rep = fit_feed_representation(lemma_lists, seed=0, corpus=corpus, method=method, **spec)
     cache.mkdir(parents=True, exist_ok=True)
     rep.save(path)
     print(f"built {name}: {rep.describe()} in {time.perf_counter() - started:.0f} s "
