@@ -11,6 +11,12 @@ file (``reload_file``): generation number, concrete directory and version. A sma
 thread in every worker polls that file and, when the generation changes, loads exactly that
 directory in the background, so every worker swaps in-process to the same version and no
 request is dropped. Every swap is logged with the worker's pid.
+
+Generation numbers only grow (the file is bumped under an exclusive lock), and a process only
+ever moves *forward*: the watcher compares under the holder's lock and ignores a number that
+is not newer than the one it holds. Otherwise a read that raced with this process's own reload
+(file read at N, then this process reloads and bumps to N+1) would make the watcher "follow" N
+and swap the previous model back in for a moment.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class ModelHolder:
         self.loaded_dir: Path | None = None
         self.error: str | None = None
         self.generation = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reload_everywhere and _follow call reload()
         self._worker_pid: int | None = None
 
     @property
@@ -112,10 +118,11 @@ class ModelHolder:
     def reload_everywhere(self) -> Tagger:
         """Resolve once, reload here, then tell the other workers (via the generation file)
         to load exactly the same directory."""
-        target = self.resolve()
-        tagger = self.reload(target)
-        if self.reload_file is not None:
-            self.generation = bump_generation(self.reload_file, target, tagger.version)
+        with self._lock:  # the watcher must not compare against a half-updated generation
+            target = self.resolve()
+            tagger = self.reload(target)
+            if self.reload_file is not None:
+                self.generation = bump_generation(self.reload_file, target, tagger.version)
         return tagger
 
     @property
@@ -151,8 +158,7 @@ class ModelHolder:
         while True:
             try:
                 wanted = read_generation(self.reload_file)
-                if wanted.number != self.generation:
-                    self.generation = wanted.number
+                if wanted.number > self.generation:
                     self._follow(wanted)
             except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
                 log.exception("model watcher failed")
@@ -160,15 +166,19 @@ class ModelHolder:
 
     def _follow(self, wanted: Generation) -> None:
         """Another process reloaded: load the very directory it loaded, unless we already
-        serve it."""
-        if wanted.model_dir is not None and wanted.model_dir == self.loaded_dir:
-            log.info("pid %d: generation %d, already serving %s from %s", os.getpid(),
-                     wanted.number, self.version_text, self.loaded_dir)
-            return
-        try:
-            self.reload(wanted.model_dir)
-        except ReloadRejected:
-            pass
+        serve it or already hold a newer generation (a stale read of the file)."""
+        with self._lock:
+            if wanted.number <= self.generation:
+                return
+            self.generation = wanted.number
+            if wanted.model_dir is not None and wanted.model_dir == self.loaded_dir:
+                log.info("pid %d: generation %d, already serving %s from %s", os.getpid(),
+                         wanted.number, self.version_text, self.loaded_dir)
+                return
+            try:
+                self.reload(wanted.model_dir)
+            except ReloadRejected:
+                pass
 
 
 def _release_memory() -> None:

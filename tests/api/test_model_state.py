@@ -1,0 +1,78 @@
+"""The per-process model holder's generation watcher, in-process with a real small model:
+a worker follows newer generations to exactly the directory recorded, and never moves back
+to an older generation (the race a stale read of the generation file used to cause: a worker
+that had just reloaded and bumped the file to N+1 could act on its watcher's read of N and
+swap the previous model back in)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tagger.api import state
+from tagger.api.state import ModelHolder, bump_generation, read_generation
+from tests.api.conftest import model_copy
+
+
+@pytest.fixture()
+def holder(small_model, tmp_path, monkeypatch):
+    """A holder on ``current -> a`` with a generation file, its watcher running fast."""
+    monkeypatch.setattr(state, "POLL_SECONDS", 0.02)
+    a = model_copy(small_model, tmp_path / "a", version="state-a")
+    model_copy(small_model, tmp_path / "b", version="state-b")
+    link = tmp_path / "current"
+    link.symlink_to(a)
+    held = ModelHolder(link, reload_file=tmp_path / "generation")
+    held.load_initial()
+    held.ensure_worker_started()  # starts the watcher thread in this process
+    return held
+
+
+def repoint(link: Path, target: Path) -> None:
+    staging = link.with_name("current.new")
+    staging.symlink_to(target)
+    staging.replace(link)
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.02)
+
+
+def test_a_newer_generation_loads_exactly_the_recorded_directory(holder, tmp_path):
+    assert holder.tagger.version == "state-a"
+    number = bump_generation(holder.reload_file, (tmp_path / "b").resolve(), "state-b")
+    wait_for(lambda: holder.tagger.version == "state-b")
+    assert holder.generation == number
+    assert holder.loaded_dir == (tmp_path / "b").resolve()
+    # the symlink was never repointed: the recorded directory, not the link, was followed
+    assert (tmp_path / "current").resolve() == (tmp_path / "a").resolve()
+
+
+def test_a_stale_generation_never_moves_the_process_back(holder, tmp_path):
+    repoint(tmp_path / "current", tmp_path / "b")
+    holder.reload_everywhere()  # generation 1, b, as an admin reload in this worker does
+    assert holder.tagger.version == "state-b"
+    assert read_generation(holder.reload_file).number == holder.generation == 1
+    # What the watcher sees when its read of the file raced with that reload: the older
+    # generation 0 naming the previous model.
+    holder.reload_file.write_text(json.dumps(
+        {"generation": 0, "model_dir": str((tmp_path / "a").resolve()), "version": "state-a"}))
+    time.sleep(20 * state.POLL_SECONDS)  # many polls; any of them would have swapped
+    assert holder.tagger.version == "state-b"
+    assert holder.generation == 1
+
+
+def test_the_watcher_ignores_its_own_bump(holder, tmp_path, caplog):
+    caplog.set_level("INFO", logger="tagger.api.model")
+    repoint(tmp_path / "current", tmp_path / "b")
+    holder.reload_everywhere()
+    time.sleep(10 * state.POLL_SECONDS)
+    swaps = [r.getMessage() for r in caplog.records if "model swapped" in r.getMessage()]
+    assert len(swaps) == 1, swaps  # the reload itself; the watcher loaded nothing more
+    assert holder.tagger.version == "state-b"
