@@ -403,6 +403,9 @@ def fit_category_representation(
     max_terms: int = 30000,
     activation: str = "linear",
     corpus: str = "",
+    title_themes: Sequence[Sequence[str]] | None = None,
+    abstract_lemma_lists: Sequence[Sequence[str]] | None = None,
+    min_title_papers: int = 200,
 ) -> FeedRepresentation:
     """Learn the ``"categories"`` representation: for every arXiv category filed on at least
     ``min_papers`` of the papers, a class-balanced logistic regression (regularisation ``C``)
@@ -410,11 +413,19 @@ def fit_category_representation(
     projection. ``activation="linear"``: a paper is its vector of category log-odds without
     the intercepts (a direction, unit-normalised by the estimator); ``"sigmoid"``: the
     category probabilities. Deterministic (liblinear on a fixed corpus); categories in name
-    order."""
+    order.
+
+    ``title_themes`` (optional, one list per paper: the themes whose phrases its *title*
+    names) adds one more target per theme named in at least ``min_title_papers`` titles,
+    learnt from the abstract alone (``abstract_lemma_lists``): "would the author put this
+    theme in the title?". A title names what a paper is about, so these predictors learn
+    what an abstract looks like when a theme is central rather than merely mentioned, the
+    distinction the few labelled papers of a rare theme cannot teach. The targets are called
+    ``title:<theme>``."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, not {activation!r}")
-    from sklearn.linear_model import LogisticRegression
-
+    if (title_themes is None) != (abstract_lemma_lists is None):
+        raise ValueError("title_themes and abstract_lemma_lists go together")
     content = [_content(x) for x in lemma_lists]
     vocabulary, lookup = _vocabulary(content, min_df, max_terms, [])
     term_lists = [lookup.terms(x) for x in content]
@@ -424,16 +435,35 @@ def fit_category_representation(
     names = sorted(c for c, n in filed.items() if min_papers <= n < len(category_lists))
     if not names:
         raise ValueError(f"no category is filed on {min_papers} or more of the papers")
+    targets = [(X, name, category_lists) for name in names]
+    titled: list[str] = []
+    if title_themes is not None:
+        X_abstract = _tfidf([lookup.terms(_content(x)) for x in abstract_lemma_lists], idf)
+        named = Counter(t for themes in title_themes for t in set(themes))
+        titled = sorted(t for t, n in named.items() if min_title_papers <= n < len(title_themes))
+        targets += [(X_abstract, theme, title_themes) for theme in titled]
     coefficients, intercepts = [], []
-    for name in names:
-        y = np.fromiter((name in categories for categories in category_lists), dtype=bool,
-                        count=len(category_lists))
-        model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced").fit(X, y)
-        coefficients.append(model.coef_[0])
-        intercepts.append(model.intercept_[0])
-    info = {"method": "categories", "categories": names, "documents": len(lemma_lists),
-            "min_papers": min_papers, "C": C, "min_df": min_df, "max_terms": max_terms,
-            "corpus": corpus}
+    for X_target, name, label_lists in targets:
+        coefficient, intercept = _label_predictor(X_target, name, label_lists, C)
+        coefficients.append(coefficient)
+        intercepts.append(intercept)
+    info = {"method": "categories", "categories": names + [f"title:{t}" for t in titled],
+            "documents": len(lemma_lists), "min_papers": min_papers, "C": C, "min_df": min_df,
+            "max_terms": max_terms, "corpus": corpus}
+    if title_themes is not None:
+        info["min_title_papers"] = min_title_papers
     intercept = np.asarray(intercepts) if activation == "sigmoid" else None
     return FeedRepresentation(vocabulary, idf, np.vstack(coefficients).T, info, intercept,
                               activation)
+
+
+def _label_predictor(X: sp.csr_matrix, name: str, label_lists: Sequence[Sequence[str]],
+                     C: float) -> tuple[np.ndarray, float]:
+    """Coefficients and intercept of a class-balanced logistic regression telling the papers
+    whose label list holds ``name`` from the others."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.fromiter((name in labels for labels in label_lists), dtype=bool,
+                    count=len(label_lists))
+    model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced").fit(X, y)
+    return model.coef_[0], float(model.intercept_[0])

@@ -199,6 +199,40 @@ def test_category_representation_predicts_the_category_from_the_text(lemma_lists
         fit_category_representation(lemma_lists, categories, activation="relu")
 
 
+def test_title_theme_predictors_learn_centrality_from_abstracts():
+    """``title_themes``: one more target per theme named by enough titles, learnt from the
+    abstract alone. Generated papers *about* state space models (title names the theme) use
+    its words throughout; others mention a Kalman filter once among vision words (title does
+    not). The predictor must score an abstract about the theme above one that only mentions
+    it, and a theme named by too few titles is not a target."""
+    rng = random.Random(3)
+    ssm, vision = TOPICS["ssm"].split(), TOPICS["vision"].split()
+    titles, abstracts, categories, title_themes = [], [], [], []
+    for i in range(600):
+        about_ssm = i % 3 == 0
+        words = ([rng.choice(ssm) for _ in range(20)] if about_ssm else
+                 [rng.choice(vision) for _ in range(20)] + ["kalman", "filter"])
+        words += [rng.choice(FILLER) for _ in range(8)]
+        rng.shuffle(words)
+        titles.append(lemmas("state space model study" if about_ssm else "image study"))
+        abstracts.append(lemmas(" ".join(words)))
+        categories.append(["eess.SY"] if about_ssm else ["cs.CV"])
+        title_themes.append(["ssm"] if about_ssm else (["rare"] if i < 9 else []))
+    rep = fit_category_representation([t + a for t, a in zip(titles, abstracts, strict=True)],
+                                      categories, min_papers=20, min_df=3,
+                                      title_themes=title_themes, abstract_lemma_lists=abstracts,
+                                      min_title_papers=20)
+    assert rep.info["categories"] == ["cs.CV", "eess.SY", "title:ssm"]
+    assert rep.info["min_title_papers"] == 20
+    about, mentions = rep.transform([lemmas("mamba selective scan latent dynamics recurrence"),
+                                     lemmas("image segmentation video frame with a kalman "
+                                            "filter")])[:, 2]
+    assert about > 0 > mentions
+    with pytest.raises(ValueError, match="go together"):
+        fit_category_representation(abstracts, categories, min_papers=20, min_df=3,
+                                    title_themes=title_themes)
+
+
 def test_category_representation_round_trip_and_older_files(tmp_path: Path, lemma_lists):
     """Intercept and activation are saved with the projection; a file written before they
     existed loads as the linear map it was."""

@@ -35,13 +35,16 @@ import numpy as np
 from tagger.corpus import Document, read_documents
 from tagger.estimator import build_model
 from tagger.fields import UnlabelledPapers
+from tagger.phrases import PhraseIndex
 from tagger.representations import (
     FeedRepresentation,
     fit_category_representation,
     fit_feed_representation,
 )
 from tagger.taxonomy import Taxonomy, load_taxonomy
+from tagger.text import lemmas
 from tagger.training.experiments import (
+    CORE_THEMES,
     DEFAULT_SHARED,
     load_sets,
     print_tables,
@@ -74,6 +77,12 @@ REPRESENTATIONS: dict[str, dict] = {
     "categories47": {"method": "categories", "sample": 100000, "min_papers": 300},
     # Categories on >= 1% of the whole feed (176,332 papers).
     "categories-all": {"method": "categories", "sample": None, "min_papers": 1763},
+    # The same plus, for every theme named by >= 200 feed titles (its taxonomy phrases), a
+    # predictor of "the title names this theme" learnt from the abstract alone.
+    "categories-titles": {"method": "categories", "sample": None, "min_papers": 1763,
+                          "title_themes": "all"},
+    "categories-titles-core": {"method": "categories", "sample": None, "min_papers": 1763,
+                               "title_themes": "core"},
 }
 
 
@@ -134,6 +143,15 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories-all": StreamDesign("log-odds of the categories on >= 1% of the whole "
                                         "feed (unit length, weight 1.0)", "categories-all",
                                         {"features__representation_weight": 1.0}),
+    "feed-categories-titles": StreamDesign("log-odds of the 24 categories on >= 1% of the whole "
+                                           "feed + 'the title names theme T' predictors learnt "
+                                           "from abstracts, every theme in >= 200 titles",
+                                           "categories-titles",
+                                           {"features__representation_weight": 1.0}),
+    "feed-categories-titles-core": StreamDesign("as feed-categories-titles, title predictors for "
+                                                "the five core themes only",
+                                                "categories-titles-core",
+                                                {"features__representation_weight": 1.0}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
@@ -167,7 +185,15 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
     sample = spec.pop("sample", None)
     started = time.perf_counter()
     papers = sample_feed(list(read_feed(feed) if feed else read_feed()), sample, seed=0)
-    lemma_lists = [p.lemmas() for p in papers]
+    title_spec = spec.pop("title_themes", None)
+    if title_spec:
+        title_lemmas = [lemmas(p.title) for p in papers]
+        abstract_lemmas = [lemmas(p.abstract) for p in papers]
+        lemma_lists = [t + a for t, a in zip(title_lemmas, abstract_lemmas, strict=True)]
+        spec["title_themes"] = title_themes(title_lemmas, core_only=title_spec == "core")
+        spec["abstract_lemma_lists"] = abstract_lemmas
+    else:
+        lemma_lists = [p.lemmas() for p in papers]
     read_s = time.perf_counter() - started
     corpus = (f"arxiv_feed.jsonl.gz, {len(papers)} papers "
               f"({'all' if sample is None else 'uniform sample, seed 0'})")
@@ -183,6 +209,15 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
           f"(reading + lemmatising {read_s:.0f} s), {path.stat().st_size / 1e6:.1f} MB",
           file=sys.stderr, flush=True)
     return path
+
+
+def title_themes(title_lemma_lists: list[list[str]], core_only: bool = False) -> list[list[str]]:
+    """Per title, the themes (of the packaged taxonomy) whose phrases it names."""
+    taxonomy = load_taxonomy()
+    ids = [t for t in taxonomy.ids if not core_only or t in CORE_THEMES]
+    index = PhraseIndex([taxonomy[t].phrases for t in ids])
+    return [[ids[k] for k, n in enumerate(index.counts(title)) if n]
+            for title in title_lemma_lists]
 
 
 def feed_pool(n: int, theme_ids: list[str]) -> tuple[np.ndarray, list[list[int]]]:
