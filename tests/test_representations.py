@@ -398,3 +398,28 @@ def test_one_paper_transform_equals_the_batch_transform(lemma_lists, method):
     for i, paper in enumerate(papers):
         np.testing.assert_allclose(rep.transform_one(paper), batch[i], atol=1e-6,
                                    err_msg=f"paper {i}")
+
+
+def test_stacked_representation_scales_each_part_then_concatenates(lemma_lists):
+    """A stack is its parts side by side: each direction part at length ``weight`` (so a
+    256-d part cannot swamp a 3-d one), a probability part times its weight, unscaled
+    otherwise; the one-paper path gives the batch row."""
+    from tagger.training.stacked import StackedRepresentation
+
+    lsa = fit_feed_representation(lemma_lists, dim=8, min_df=3, method="lsa")
+    probabilities = fit_category_representation(
+        lemma_lists, generated_categories(len(lemma_lists)), min_papers=20, min_df=3,
+        activation="sigmoid")
+    stack = StackedRepresentation([lsa, probabilities], [0.5, 2.0])
+    assert stack.dim == 11 and stack.normalise is False
+    papers = lemma_lists[:10] + [lemmas("qwertz")]
+    vectors = stack.transform(papers)
+    assert vectors.shape == (11, 11)
+    np.testing.assert_allclose(np.linalg.norm(vectors[:10, :8], axis=1), 0.5, atol=1e-5)
+    assert not vectors[10, :8].any()  # no known word: zeros, not NaN
+    np.testing.assert_allclose(vectors[:, 8:], 2.0 * probabilities.transform(papers), atol=1e-6)
+    for i, paper in enumerate(papers):
+        np.testing.assert_allclose(stack.transform_one(paper), vectors[i], atol=1e-6)
+    assert [p["method"] for p in stack.describe()["parts"]] == ["lsa", "categories"]
+    with pytest.raises(ValueError, match="one weight per part"):
+        StackedRepresentation([lsa], [1.0, 2.0])

@@ -55,6 +55,7 @@ from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_f
 from tagger.training.fit import ExtraData, cross_validate, fields_of
 from tagger.training.metrics import label_matrix
 from tagger.training.self_training import FeedAugmented
+from tagger.training.stacked import StackedRepresentation
 
 CACHE = Path(__file__).resolve().parents[2] / "build" / "feed"
 
@@ -89,7 +90,7 @@ REPRESENTATIONS: dict[str, dict] = {
 @dataclass(frozen=True)
 class StreamDesign:
     description: str
-    representation: str | None = None
+    representation: str | tuple[tuple[str, float], ...] | None = None
     params: dict = field(default_factory=dict)
     # FeedAugmented settings (None: no pool); pool = feed sample of this size
     augment: dict | None = None
@@ -152,6 +153,11 @@ DESIGNS: dict[str, StreamDesign] = {
                                                 "the five core themes only",
                                                 "categories-titles-core",
                                                 {"features__representation_weight": 1.0}),
+    "feed-categories+ppmi": StreamDesign("the shipped category block (weight 1.0) and the PPMI "
+                                         "word vectors + collocations (weight 1.0) side by side",
+                                         (("categories25", 1.0), ("ppmi256-p", 1.0))),
+    "feed-categories+ppmi-0.5": StreamDesign("as feed-categories+ppmi, PPMI at weight 0.5",
+                                             (("categories25", 1.0), ("ppmi256-p", 0.5))),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
@@ -233,7 +239,11 @@ def feed_pool(n: int, theme_ids: list[str]) -> tuple[np.ndarray, list[list[int]]
 
 def build(design: StreamDesign, taxonomy: Taxonomy, seed: int = 0):
     params = dict(design.params)
-    if design.representation:
+    if isinstance(design.representation, tuple):  # ((name, weight), ...): a stack
+        params["features__representation"] = StackedRepresentation(
+            [FeedRepresentation.load(representation(name)) for name, _ in design.representation],
+            [weight for _, weight in design.representation])
+    elif design.representation:
         params["features__representation"] = FeedRepresentation.load(
             representation(design.representation))
     model = build_model(taxonomy, classifier__random_state=seed, **params)
