@@ -158,6 +158,9 @@ DESIGNS: dict[str, StreamDesign] = {
                                          (("categories25", 1.0), ("ppmi256-p", 1.0))),
     "feed-categories+ppmi-0.5": StreamDesign("as feed-categories+ppmi, PPMI at weight 0.5",
                                              (("categories25", 1.0), ("ppmi256-p", 0.5))),
+    "feed-categories-nolsa": StreamDesign("the category block instead of the unlabelled LSA "
+                                          "block (weight 1.0)", "categories25",
+                                          NO_LSA | {"features__representation_weight": 1.0}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
