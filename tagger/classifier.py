@@ -133,7 +133,11 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
     prior_strength : shrinks rare labels' thresholds towards one pooled threshold (0: off).
     nb_scaling : 0 to 1, how far each label's features are scaled by naive Bayes log-count
         ratios before fitting (see :func:`nb_scales`; 0: plain logistic regression).
-    random_state : seed of the internal folds.
+    cv_repeats : repeat the internal cross-fitting with this many fold splits and average
+        each row's out-of-fold logits before tuning: a threshold tuned on 12 positives moves
+        with the split (which positives share a fold), and averaging splits removes that part
+        of its variance (1: one split).
+    random_state : seed of the internal folds (repeat r uses ``random_state + r``).
     n_jobs : parallel internal folds (joblib).
     """
 
@@ -141,8 +145,8 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
                  class_weight: str | None = "balanced",
                  max_iter: int = 2000, tol: float = 1e-3, cv: int = 5, beta: float = 0.8,
                  min_positives: int = 3, prior_strength: float = 0.0,
-                 nb_scaling: float = 0.0, random_state: int | None = 0,
-                 n_jobs: int | None = None):
+                 nb_scaling: float = 0.0, cv_repeats: int = 1,
+                 random_state: int | None = 0, n_jobs: int | None = None):
         self.C = C
         self.C_grid = C_grid
         self.class_weight = class_weight
@@ -153,6 +157,7 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.min_positives = min_positives
         self.prior_strength = prior_strength
         self.nb_scaling = nb_scaling
+        self.cv_repeats = cv_repeats
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -204,16 +209,23 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
             from joblib import Parallel, delayed
             from sklearn.model_selection import KFold
 
-            splits = list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(X))
+            if not isinstance(self.cv_repeats, int) or self.cv_repeats < 1:
+                raise ValueError(f"cv_repeats must be a positive integer, not "
+                                 f"{self.cv_repeats!r}")
+            seeds = [None if self.random_state is None else self.random_state + r
+                     for r in range(self.cv_repeats)]
+            splits = [(train, test) for seed in seeds
+                      for train, test in KFold(self.cv, shuffle=True,
+                                               random_state=seed).split(X)]
             candidates = list(self.C_grid) if self.C_grid else [self.C]
             oofs = []
             for C in candidates:
                 parts = Parallel(n_jobs=self.n_jobs)(
                     delayed(_fit_labels)(X[train], Y[train], weights[train], C, *params[1:])
                     for train, _test in splits)
-                oof = np.zeros(Y.shape, dtype=np.float64)
+                oof = np.zeros(Y.shape, dtype=np.float64)  # mean over the repeats
                 for (_train, test), (coef, intercept, _n) in zip(splits, parts, strict=True):
-                    oof[test] = np.asarray(X[test] @ coef.T) + intercept
+                    oof[test] += (np.asarray(X[test] @ coef.T) + intercept) / len(seeds)
                 oofs.append(oof)
             chosen = _best_per_label(Y, oofs, weights)
             if self.C_grid:

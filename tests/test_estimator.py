@@ -417,6 +417,36 @@ def test_C_grid_picks_each_themes_C_from_the_grid(data):
     np.testing.assert_allclose(single.thresholds_, plain.thresholds_)
 
 
+def test_cv_repeats_average_the_out_of_fold_logits_of_several_splits(data):
+    """``cv_repeats``: the thresholds are tuned on each row's out-of-fold logit averaged over
+    that many fold splits (split r seeded ``random_state + r``), which is what tuning on one
+    split gives when the per-split logits are averaged by hand; the final weights do not
+    depend on it."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tagger.calibration import tune_thresholds
+    from tagger.classifier import CalibratedMultiLabelLogistic
+
+    X, Y = data
+    F = ThemeFeatures(lsa_components=8, lsa_min_df=2).fit(X).transform(X)
+    Y = Y[:, Y.sum(axis=0) > 3]
+    one = CalibratedMultiLabelLogistic(cv_repeats=1).fit_indicator(F, Y)
+    three = CalibratedMultiLabelLogistic(cv_repeats=3).fit_indicator(F, Y)
+    np.testing.assert_allclose(three.coef_, one.coef_)
+    assert not np.allclose(three.thresholds_, one.thresholds_)
+    oof = np.zeros(Y.shape)
+    for seed in (0, 1, 2):
+        for train, test in KFold(5, shuffle=True, random_state=seed).split(F):
+            for k in range(Y.shape[1]):
+                model = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000,
+                                           tol=1e-3).fit(F[train], Y[train, k])
+                oof[test, k] += model.decision_function(F[test]) / 3
+    expected = tune_thresholds(Y, sigmoid(oof), beta=0.8, min_positives=3)
+    np.testing.assert_allclose(three.thresholds_, expected, atol=0.02)
+    with pytest.raises(ValueError, match="cv_repeats"):
+        CalibratedMultiLabelLogistic(cv_repeats=0).fit_indicator(F, Y)
+
+
 # --- the README example -----------------------------------------------------------------------
 
 def test_readme_example_runs(tmp_path, monkeypatch, capsys):

@@ -161,6 +161,13 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories-nolsa": StreamDesign("the category block instead of the unlabelled LSA "
                                           "block (weight 1.0)", "categories25",
                                           NO_LSA | {"features__representation_weight": 1.0}),
+    "feed-categories-r3": StreamDesign("feed-categories, thresholds and calibration tuned on "
+                                       "out-of-fold logits averaged over 3 internal fold splits",
+                                       "categories25", {"features__representation_weight": 1.0,
+                                                        "classifier__cv_repeats": 3}),
+    "feed-categories-r5": StreamDesign("as feed-categories-r3 with 5 internal fold splits",
+                                       "categories25", {"features__representation_weight": 1.0,
+                                                        "classifier__cv_repeats": 5}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
