@@ -161,6 +161,13 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def __setstate__(self, state: dict) -> None:
+        # Models saved before a parameter existed (the shipped one predates cv_repeats) get
+        # its default, which is what they were fitted with, so get_params, repr and clone
+        # keep working on them.
+        state.setdefault("cv_repeats", 1)
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
