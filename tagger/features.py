@@ -137,6 +137,22 @@ def _tfidf_entries_one(columns: Sequence[int], idf: np.ndarray) -> Entries:
     return np.zeros(len(keys), dtype=np.int64), keys[order], values[order] / norm
 
 
+def scaled_to_length(dense: np.ndarray, weight: float) -> np.ndarray:
+    """Rows (or one vector) scaled to length ``weight``; all-zero rows stay zero."""
+    norms = np.linalg.norm(dense, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (dense / norms * np.float32(weight)).astype(np.float32)
+
+
+def scaled_representation(representation: Any, vectors: np.ndarray,
+                          weight: float) -> np.ndarray:
+    """A representation's vectors at scale ``weight``: unit length times ``weight`` for
+    directions, times ``weight`` where its ``normalise`` is False (probabilities)."""
+    if getattr(representation, "normalise", True):
+        return scaled_to_length(vectors, weight)
+    return vectors * np.float32(weight)
+
+
 class _RowTables(NamedTuple):
     """What :meth:`ThemeFeatures.one_row` looks n-grams up in. ``word_columns`` maps both
     words and word pairs (tuples) to columns; each idf array has a 0 appended, so the column
@@ -466,12 +482,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     def _phrase_block(self, counts: np.ndarray) -> np.ndarray:
         return np.log1p(counts) * np.float32(self.phrase_weight)
 
-    @staticmethod
-    def _normalised(dense: np.ndarray, weight: float) -> np.ndarray:
-        """Rows (or one vector) scaled to length ``weight``; all-zero rows stay zero."""
-        norms = np.linalg.norm(dense, axis=-1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (dense / norms * np.float32(weight)).astype(np.float32)
+    _normalised = staticmethod(scaled_to_length)
 
     def _lsa_block(self, batch: Lemmatised) -> np.ndarray:
         columns = self.lsa_lookup_.columns
@@ -509,9 +520,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return self._scaled_representation(np.asarray(vector, dtype=np.float32))
 
     def _scaled_representation(self, vectors: np.ndarray) -> np.ndarray:
-        if getattr(self.representation, "normalise", True):
-            return self._normalised(vectors, self.representation_weight)
-        return vectors * np.float32(self.representation_weight)
+        return scaled_representation(self.representation, vectors, self.representation_weight)
 
     def _dense_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
         blocks = self._phrase_blocks(batch)

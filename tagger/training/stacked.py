@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.features import scaled_representation
 from tagger.representations import FeedRepresentation
 
 
@@ -30,20 +31,12 @@ class StackedRepresentation:
 
     normalise = False
 
-    @staticmethod
-    def _scaled(part: FeedRepresentation, vectors: np.ndarray, weight: float) -> np.ndarray:
-        if not part.normalise:
-            return vectors * np.float32(weight)
-        norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (vectors / norms * np.float32(weight)).astype(np.float32)
-
     def transform(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
-        return np.hstack([self._scaled(part, part.transform(lemma_lists), weight)
+        return np.hstack([scaled_representation(part, part.transform(lemma_lists), weight)
                           for part, weight in zip(self.parts, self.weights, strict=True)])
 
     def transform_one(self, lemma_list: Sequence[str]) -> np.ndarray:
-        return np.concatenate([self._scaled(part, part.transform_one(lemma_list), weight)
+        return np.concatenate([scaled_representation(part, part.transform_one(lemma_list), weight)
                                for part, weight in zip(self.parts, self.weights, strict=True)])
 
     def describe(self) -> dict[str, Any]:
