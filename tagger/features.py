@@ -327,6 +327,10 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         elsewhere, e.g. from the arXiv feed; ``fit`` does not refit it. None: no such block.
     representation_weight : scale of the representation block (L2-normalised first unless
         the representation's ``normalise`` is False, as for category probabilities).
+    idf_reference : document frequencies of the word n-grams in a reference corpus (a
+        :class:`tagger.representations.DocumentFrequencies`, e.g. of a feed sample): the word
+        block's IDF is then estimated on the training papers and that corpus together rather
+        than on the training papers alone. None: training papers only.
     """
 
     def __init__(
@@ -343,6 +347,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         lsa_min_df: int = 5,
         representation: Any = None,
         representation_weight: float = 1.0,
+        idf_reference: Any = None,
     ):
         self.theme_phrases = theme_phrases
         self.word_max_n = word_max_n
@@ -356,6 +361,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.lsa_min_df = lsa_min_df
         self.representation = representation
         self.representation_weight = representation_weight
+        self.idf_reference = idf_reference
 
     def fit(self, X: Any, y: Any = None, unlabelled: Any = None) -> ThemeFeatures:
         """Learn the vocabulary (and the LSA projection, also from ``unlabelled`` records)."""
@@ -382,6 +388,9 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
                 f"needed ({error})") from None
         self.word_vectorizer_ = _drop_stop_words(vectorizer)
         self.word_idf_ = vectorizer.idf_
+        if self.idf_reference is not None:
+            self.word_idf_ = self.idf_reference.pooled_idf(
+                vectorizer.vocabulary_, vectorizer.idf_, len(batch)).astype(vectorizer.idf_.dtype)
         self.word_lookup_ = NgramLookup(self.word_vectorizer_.vocabulary_)
         self.phrase_index_ = PhraseIndex(self.theme_phrases) if self.theme_phrases else None
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)

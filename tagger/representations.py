@@ -467,3 +467,23 @@ def _label_predictor(X: sp.csr_matrix, name: str, label_lists: Sequence[Sequence
                     count=len(label_lists))
     model = LogisticRegression(C=C, solver="liblinear", class_weight="balanced").fit(X, y)
     return model.coef_[0], float(model.intercept_[0])
+
+
+class DocumentFrequencies:
+    """How many papers of a reference corpus (a feed sample) contain each word n-gram, so the
+    word block's IDF can be estimated on the labelled papers and that corpus together."""
+
+    def __init__(self, n_documents: int, counts: dict[str, int]):
+        self.n_documents = n_documents
+        self.counts = counts
+
+    def pooled_idf(self, vocabulary: dict[str, int], idf: np.ndarray, n_labelled: int,
+                   ) -> np.ndarray:
+        """Smoothed IDF over labelled + reference papers for a fitted vocabulary, given the
+        labelled-only smoothed IDF (``ln((1+n)/(1+df)) + 1``) it replaces."""
+        df_labelled = (1 + n_labelled) / np.exp(idf - 1) - 1
+        terms = sorted(vocabulary, key=vocabulary.get)
+        df_reference = np.fromiter((self.counts.get(t, 0) for t in terms), dtype=float,
+                                   count=len(terms))
+        total = 1 + n_labelled + self.n_documents
+        return np.log(total / (1 + df_labelled + df_reference)) + 1

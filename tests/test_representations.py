@@ -18,6 +18,7 @@ from tagger.estimator import build_model
 from tagger.features import Lemmatised
 from tagger.fields import as_fields
 from tagger.representations import (
+    DocumentFrequencies,
     FeedRepresentation,
     fit_category_representation,
     fit_feed_representation,
@@ -423,3 +424,32 @@ def test_stacked_representation_scales_each_part_then_concatenates(lemma_lists):
     assert [p["method"] for p in stack.describe()["parts"]] == ["lsa", "categories"]
     with pytest.raises(ValueError, match="one weight per part"):
         StackedRepresentation([lsa], [1.0, 2.0])
+
+
+def test_word_idf_pooled_with_a_reference_corpus():
+    """``idf_reference``: the word block's IDF is the smoothed IDF over the labelled papers and
+    the reference papers together, ln((1 + n + N) / (1 + df + df_ref)) + 1, computed by hand
+    here from the labelled papers' own document frequencies; n-grams the reference never
+    saw keep their labelled count, and scoring uses the pooled IDF."""
+    X, Y, _ids = labelled_papers(60)
+    plain = build_model(load_taxonomy(), features__lsa_components=0).fit(X, Y)
+    vocabulary = plain.features_.word_vectorizer_.vocabulary_
+    reference = DocumentFrequencies(1000, {"kalman": 900, "mamba": 10, "kalman filter": 5})
+    pooled = build_model(load_taxonomy(), features__lsa_components=0,
+                         features__idf_reference=reference).fit(X, Y)
+    assert pooled.features_.word_vectorizer_.vocabulary_ == vocabulary
+    papers = [set(lemmas(x["abstract"])) for x in X]
+    for term in ("kalman", "mamba", "image"):
+        df = sum(term in words for words in papers)
+        expected = np.log((1 + len(X) + 1000) / (1 + df + reference.counts.get(term, 0))) + 1
+        assert pooled.features_.word_idf_[vocabulary[term]] == pytest.approx(expected, rel=1e-5)
+    assert (pooled.features_.word_idf_[vocabulary["kalman"]]
+            < pooled.features_.word_idf_[vocabulary["mamba"]])
+    rows = pooled.features_.transform(X[:3]).toarray()[:, :len(vocabulary)]
+    plain_rows = plain.features_.transform(X[:3]).toarray()[:, :len(vocabulary)]
+    assert not np.allclose(rows, plain_rows)
+    for i, record in enumerate(X[:3]):
+        columns, values, _dense = pooled.features_.one_row(Lemmatised(as_fields([record])))
+        row = np.zeros(len(vocabulary) + 1)
+        np.add.at(row, columns, values)
+        np.testing.assert_allclose(row[:len(vocabulary)], rows[i], atol=1e-6)

@@ -24,9 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import shutil
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +36,11 @@ import numpy as np
 
 from tagger.corpus import Document, read_documents
 from tagger.estimator import build_model
+from tagger.features import LemmaNgrams
 from tagger.fields import UnlabelledPapers
 from tagger.phrases import PhraseIndex
 from tagger.representations import (
+    DocumentFrequencies,
     FeedRepresentation,
     fit_category_representation,
     fit_feed_representation,
@@ -95,6 +99,8 @@ class StreamDesign:
     # FeedAugmented settings (None: no pool); pool = feed sample of this size
     augment: dict | None = None
     pool: int = 20000
+    # word-block IDF over the labelled papers and a feed sample of this size (None: labelled)
+    idf_sample: int | None = None
 
 
 NO_LSA = {"features__lsa_components": 0}
@@ -128,6 +134,14 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories": StreamDesign("default + arXiv-category predictors as features: log-odds "
                                     "of the 25 frequent categories (unit length, weight 1.0)",
                                     "categories25", {"features__representation_weight": 1.0}),
+    "feed-categories-idf40k": StreamDesign("feed-categories, word IDF over the labelled papers "
+                                           "and a 40,000-paper feed sample", "categories25",
+                                           {"features__representation_weight": 1.0},
+                                           idf_sample=40000),
+    "feed-categories-idf176k": StreamDesign("feed-categories, word IDF over the labelled papers "
+                                            "and the whole feed", "categories25",
+                                            {"features__representation_weight": 1.0},
+                                            idf_sample=176332),
     "feed-categories-p": StreamDesign("default + arXiv-category probabilities as features "
                                       "(25 categories, weight 0.4)", "categories25-p",
                                       {"features__representation_weight": 0.4}),
@@ -227,6 +241,25 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
     return path
 
 
+def feed_document_frequencies(n: int, cache: Path = CACHE) -> DocumentFrequencies:
+    """Document frequencies of the word block's n-grams in a feed sample of ``n`` papers
+    (seed 0), cached; n-grams in fewer than 2 papers are left out (they count as 0)."""
+    path = cache / f"df-{n}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())  # noqa: S301 - our own cache
+    started = time.perf_counter()
+    analyzer = LemmaNgrams(2)
+    counts: Counter = Counter()
+    for paper in sample_feed(list(read_feed()), n, seed=0):
+        counts.update(set(analyzer((lemmas(paper.title), lemmas(paper.abstract)))))
+    frequencies = DocumentFrequencies(n, {k: v for k, v in counts.items() if v >= 2})
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(frequencies, protocol=5))
+    print(f"built df-{n}: {len(frequencies.counts)} n-grams in "
+          f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return frequencies
+
+
 def title_themes(title_lemma_lists: list[list[str]], core_only: bool = False) -> list[list[str]]:
     """Per title, the themes (of the packaged taxonomy) whose phrases it names."""
     taxonomy = load_taxonomy()
@@ -256,6 +289,8 @@ def build(design: StreamDesign, taxonomy: Taxonomy, seed: int = 0):
     elif design.representation:
         params["features__representation"] = FeedRepresentation.load(
             representation(design.representation))
+    if design.idf_sample:
+        params["features__idf_reference"] = feed_document_frequencies(design.idf_sample)
     model = build_model(taxonomy, classifier__random_state=seed, **params)
     if design.augment is None:
         return model
