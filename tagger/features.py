@@ -24,7 +24,6 @@ cost of tagging thousands of abstracts a second. The result equals scikit-learn'
 from __future__ import annotations
 
 import pickle
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
@@ -37,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tagger.fields import Fields, as_fields
 from tagger.phrases import PhraseIndex
-from tagger.text import STOPWORDS, lemmas, words
+from tagger.text import STOPWORDS, lemmas
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -281,44 +280,16 @@ class NgramLookup:
         return None
 
 
-# A sentence ends at . ! or ? before a capital (or a formula), not after "e.g." or "et al.".
-_SENTENCE_END = re.compile(r"(?<!\.[A-Za-z])(?<! al)[.!?]\s+(?=[A-Z(\[$\\])")
-
-
-def lead_length(text: str, sentences: int) -> int:
-    """How many of :func:`lemmas`' tokens of ``text`` its first ``sentences`` sentences hold
-    (all of them when it has no more sentences)."""
-    end = 0
-    for _ in range(sentences):
-        match = _SENTENCE_END.search(text, end + 1)
-        if match is None:
-            return len(words(text))
-        end = match.end()
-    return len(words(text[:end]))
-
-
 class Lemmatised:
     """A batch of records lemmatised once, shared by every feature block; the content words
     of each field are computed once too, on first use."""
 
-    __slots__ = ("titles", "abstracts", "_content", "_texts", "_leads")
+    __slots__ = ("titles", "abstracts", "_content")
 
     def __init__(self, fields: Fields):
         self.titles = [lemmas(title) for title in fields.titles]
         self.abstracts = [lemmas(abstract) for abstract in fields.abstracts]
         self._content: tuple[list[list[str]], list[list[str]]] | None = None
-        self._texts = fields.abstracts
-        self._leads: dict[int, list[list[str]]] = {}
-
-    def leads(self, sentences: int) -> list[list[str]]:
-        """The lemmas of each abstract's first ``sentences`` sentences (where authors say
-        what the paper is about; later sentences list experiments and comparisons)."""
-        found = self._leads.get(sentences)
-        if found is None:
-            found = [a[:lead_length(text, sentences)]
-                     for a, text in zip(self.abstracts, self._texts, strict=True)]
-            self._leads[sentences] = found
-        return found
 
     def __len__(self) -> int:
         return len(self.abstracts)
@@ -377,9 +348,6 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         representation: Any = None,
         representation_weight: float = 1.0,
         idf_reference: Any = None,
-        lead_sentences: int = 0,
-        lead_weight: float = 0.0,
-        lead_phrases: bool = False,
     ):
         self.theme_phrases = theme_phrases
         self.word_max_n = word_max_n
@@ -394,9 +362,6 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         self.representation = representation
         self.representation_weight = representation_weight
         self.idf_reference = idf_reference
-        self.lead_sentences = lead_sentences
-        self.lead_weight = lead_weight
-        self.lead_phrases = lead_phrases
 
     def fit(self, X: Any, y: Any = None, unlabelled: Any = None) -> ThemeFeatures:
         """Learn the vocabulary (and the LSA projection, also from ``unlabelled`` records)."""
@@ -512,15 +477,10 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         title_columns = [columns(t) for t in titles]
         paper = _tfidf_entries(
             [t + columns(a) for t, a in zip(title_columns, abstracts, strict=True)], idf)
-        parts = [paper]
-        if self.title_weight:
-            rows, cols, values = _tfidf_entries(title_columns, idf)
-            parts.append((rows, cols, values * self.title_weight))
-        if self.lead_sentences and self.lead_weight:
-            rows, cols, values = _tfidf_entries(
-                [columns(content_words(x)) for x in batch.leads(self.lead_sentences)], idf)
-            parts.append((rows, cols, values * self.lead_weight))
-        return _sum_entries(parts, len(idf))
+        if not self.title_weight:
+            return paper
+        rows, cols, values = _tfidf_entries(title_columns, idf)
+        return _sum_entries([paper, (rows, cols, values * self.title_weight)], len(idf))
 
     def _phrase_counts(self, lemma_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """Taxonomy-phrase matches per theme in each lemma list, an (n, themes) array."""
@@ -550,9 +510,6 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         blocks = [self._phrase_block(title_counts + self._phrase_counts(batch.abstracts))]
         if self.title_phrases:
             blocks.append(self._phrase_block(title_counts))
-        if self.lead_sentences and self.lead_phrases:
-            blocks.append(self._phrase_block(
-                title_counts + self._phrase_counts(batch.leads(self.lead_sentences))))
         return blocks
 
     def _representation_block(self, batch: Lemmatised) -> np.ndarray:
@@ -662,8 +619,6 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             names += [f"phrase:{i}" for i in range(self.phrase_index_.n_themes)]
             if self.title_phrases:
                 names += [f"title-phrase:{i}" for i in range(self.phrase_index_.n_themes)]
-            if self.lead_sentences and self.lead_phrases:
-                names += [f"lead-phrase:{i}" for i in range(self.phrase_index_.n_themes)]
         if self.lsa_projection_ is not None:
             names += [f"lsa:{i}" for i in range(self.lsa_projection_.shape[1])]
         if self.representation is not None:

@@ -206,19 +206,6 @@ DESIGNS: dict[str, StreamDesign] = {
 }
 
 
-# The abstract's first sentences say what a paper is about; a later mention ("experiments on
-# time-series benchmarks") is not what it is about: count the lead again (experiment).
-for _n in (1, 2):
-    for _w in (0.5, 1.0):
-        DESIGNS[f"lead{_n}-w{_w}"] = StreamDesign(
-            f"feed-categories + the abstract's first {_n} sentence(s) again in the word block, "
-            f"weight {_w}", "categories25",
-            {"features__lead_sentences": _n, "features__lead_weight": _w})
-    DESIGNS[f"lead{_n}-phrases"] = StreamDesign(
-        f"feed-categories + a phrase block for the title and the first {_n} sentence(s)",
-        "categories25", {"features__lead_sentences": _n, "features__lead_phrases": True})
-
-
 def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> Path:
     """The cached representation file, fitted (and timed) first if missing."""
     path = cache / f"{name}.npz"
