@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from tagger.calibration import calibrated, fit_slopes, logit, sigmoid, tune_thresholds
+from tagger.compat import fill_new_parameters
 
 # Modules needed only to *fit* (LogisticRegression, KFold, label_binarize, joblib) are imported
 # inside the functions that fit: sklearn.linear_model pulls in model_selection, metrics and
@@ -162,11 +163,8 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def __setstate__(self, state: dict) -> None:
-        # Models saved before a parameter existed (the shipped one predates cv_repeats) get
-        # its default, which is what they were fitted with, so get_params, repr and clone
-        # keep working on them.
-        state.setdefault("cv_repeats", 1)
-        super().__setstate__(state)
+        # The shipped model predates cv_repeats: see fill_new_parameters.
+        super().__setstate__(fill_new_parameters(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

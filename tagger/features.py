@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from tagger.compat import fill_new_parameters
 from tagger.fields import Fields, as_fields
 from tagger.phrases import PhraseIndex
 from tagger.text import STOPWORDS, lemmas
@@ -450,7 +451,8 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
+        # The shipped model predates idf_reference: see fill_new_parameters.
+        super().__setstate__(fill_new_parameters(type(self), state))
         fitted = self.__dict__
         if "word_idf_" not in fitted and fitted.get("word_vectorizer_") is not None:
             # pickled before the idf arrays were kept beside the vectorizers

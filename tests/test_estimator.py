@@ -120,6 +120,27 @@ def test_pickle_round_trip(model, data):
     assert restored.explain(X[:5]) == model.explain(X[:5])
 
 
+@pytest.mark.parametrize("part, parameter", [("features_", "idf_reference"),
+                                             ("classifier_", "cv_repeats")])
+def test_a_model_pickled_before_a_parameter_existed_reads_its_default(model, data, part,
+                                                                      parameter):
+    """Unpickling fills an ``__init__`` parameter missing from an older pickle with its
+    default, so ``get_params``, ``repr`` and ``clone`` work and the scores are unchanged."""
+    old = pickle.loads(pickle.dumps(model))
+    fitted = getattr(old, part)
+    default = fitted.get_params()[parameter]
+    del fitted.__dict__[parameter]  # as an earlier version would have pickled it
+    with pytest.raises(AttributeError):
+        fitted.get_params()
+    restored = getattr(pickle.loads(pickle.dumps(old)), part)
+    assert restored.get_params()[parameter] == default
+    assert type(restored).__name__ in repr(restored)
+    clone(restored)
+    X = data[0][:10]
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).predict_proba(X),
+                                  model.predict_proba(X))
+
+
 # --- feature names ----------------------------------------------------------------------------
 
 def test_feature_names_match_the_transform(model, taxonomy, data):

@@ -74,11 +74,13 @@ def test_shipped_model_loads_in_process():
 def test_shipped_model_parameters_are_readable():
     """A model saved by an earlier version still answers ``get_params`` (``repr`` and
     ``clone`` use it) after the estimators gained parameters: the shipped model predates
-    ``cv_repeats`` and reads it as the default it was fitted with."""
+    ``cv_repeats`` and ``idf_reference`` and reads them as the defaults it was fitted
+    with."""
     from sklearn.base import clone
 
     estimator = load_model(SHIPPED_MODEL).estimator
     params = estimator.get_params()
     assert params["classifier__cv_repeats"] == 1
+    assert params["features__idf_reference"] is None
     assert "ThemeClassifier(" in repr(estimator)
     assert clone(estimator).get_params()["classifier__C"] == params["classifier__C"]
