@@ -26,7 +26,13 @@ from tagger.representations import (
 )
 from tagger.taxonomy import load_taxonomy
 from tagger.text import lemmas
-from tagger.training.feed import category_themes, read_feed, sample_feed
+from tagger.training.feed import (
+    category_themes,
+    labelled_feed_papers,
+    read_feed,
+    read_feed_labels,
+    sample_feed,
+)
 from tagger.training.self_training import FeedAugmented
 
 TOPICS = {
@@ -335,6 +341,34 @@ def test_feed_reader_sample_and_categories(tmp_path: Path):
     assert category_themes(("physics.flu-dyn",)) == set()  # physics without ML: no theme
     assert category_themes(("cs.SD", "cs.CL")) == {"speech-and-audio",
                                                      "language-models-and-nlp"}
+
+
+def test_feed_labels_join_the_feed_text_by_id(tmp_path: Path):
+    """Labels of feed papers are ids and tags only; the text comes from the feed (a paper the
+    feed holds twice is taken once, in label order). Bad lines, repeated ids and ids the
+    feed lacks are refused, naming the file and line or the id."""
+    feed = tmp_path / "feed.jsonl"
+    rows = [{"id": f"arxiv:{i}", "title": f"T{i}", "abstract": f"abstract {i}",
+             "categories": ["cs.LG"], "month": f"2026-0{1 + i % 3}"} for i in range(6)]
+    rows.append({**rows[2], "title": "a second copy"})
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "arxiv:4", "tags": ["automl"]}\n\n'
+                      '{"id": "arxiv:2", "tags": []}\n')
+    docs = labelled_feed_papers(read_feed_labels(labels), read_feed(feed))
+    assert [(d.id, d.title, d.tags, d.month) for d in docs] == [
+        ("arxiv:4", "T4", ("automl",), "2026-02"), ("arxiv:2", "T2", (), "2026-03")]
+    assert docs[0].abstract == "abstract 4"
+    for text, message in [('{"id": "arxiv:1"}\n', ":1: not a"),
+                          ('{"id": "arxiv:1", "tags": []}\nnot json\n', ":2: not a"),
+                          ('{"id": "arxiv:1", "tags": "automl"}\n', ":1: tags must be"),
+                          ('{"id": "arxiv:1", "tags": []}\n{"id": "arxiv:1", "tags": []}\n',
+                           ":2: id arxiv:1 is labelled twice")]:
+        labels.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            read_feed_labels(labels)
+    with pytest.raises(ValueError, match="not in the feed, e.g. arxiv:99"):
+        labelled_feed_papers({"arxiv:1": (), "arxiv:99": ()}, read_feed(feed))
 
 
 def test_feed_augmented_adds_pseudo_labelled_rows():

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tagger.corpus import Document
 from tagger.text import lemmas
 
 DEFAULT_FEED = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "arxiv_feed.jsonl.gz"
@@ -82,3 +83,42 @@ def category_themes(categories: Sequence[str]) -> set[str]:
             ML_CATEGORIES.intersection(categories):
         themes.add("scientific-ml")
     return themes
+
+
+def read_feed_labels(path: Path) -> dict[str, tuple[str, ...]]:
+    """Theme labels for feed papers, one ``{"id", "tags"}`` JSON object per line (the text
+    stays in the feed: the papers' words are their authors'). Refuses a bad line or a repeated
+    id, naming the file and line."""
+    labels: dict[str, tuple[str, ...]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                paper_id, tags = str(record["id"]), record["tags"]
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{path}:{number}: not a {{\"id\", \"tags\"}} object "
+                                 f"({error})") from None
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise ValueError(f"{path}:{number}: tags must be a list of theme ids")
+            if paper_id in labels:
+                raise ValueError(f"{path}:{number}: id {paper_id} is labelled twice")
+            labels[paper_id] = tuple(tags)
+    return labels
+
+
+def labelled_feed_papers(labels: dict[str, tuple[str, ...]],
+                         papers: Iterator[FeedPaper]) -> list[Document]:
+    """The labelled papers with their feed text, in label order (a paper the feed holds
+    twice is taken once). Every labelled id must be in the feed."""
+    found: dict[str, Document] = {}
+    for paper in papers:
+        if paper.id in labels and paper.id not in found:
+            found[paper.id] = Document(id=paper.id, title=paper.title, abstract=paper.abstract,
+                                       tags=labels[paper.id], source="feed-labels",
+                                       month=paper.month, categories=paper.categories)
+    missing = [paper_id for paper_id in labels if paper_id not in found]
+    if missing:
+        raise ValueError(f"{len(missing)} labelled id(s) not in the feed, e.g. {missing[0]}")
+    return [found[paper_id] for paper_id in labels]

@@ -29,6 +29,7 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,15 @@ from tagger.training.experiments import (
     protocol_result,
     timed_scoring,
 )
-from tagger.training.feed import FeedPaper, category_themes, read_feed, sample_feed
-from tagger.training.fit import ExtraData, cross_validate, fields_of
+from tagger.training.feed import (
+    FeedPaper,
+    category_themes,
+    labelled_feed_papers,
+    read_feed,
+    read_feed_labels,
+    sample_feed,
+)
+from tagger.training.fit import ExtraData, check_tags, cross_validate, fields_of
 from tagger.training.metrics import label_matrix
 from tagger.training.self_training import FeedAugmented
 from tagger.training.stacked import StackedRepresentation
@@ -300,7 +308,9 @@ def build(design: StreamDesign, taxonomy: Taxonomy, seed: int = 0):
 
 def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Document],
         arxiv_docs: list[Document], unlabelled: list[Document], protocols: tuple[str, ...],
-        seed: int = 0) -> dict:
+        seed: int = 0, extra_docs: Sequence[Document] = (), extra_weight: float = 1.0) -> dict:
+    """One design's cross-validated metrics; ``extra_docs`` (e.g. labelled feed papers) join
+    every training fold of both protocols at ``extra_weight`` and are never scored."""
     ids = list(taxonomy.ids)
     model = build(design, taxonomy, seed)
     pool = UnlabelledPapers(fields_of(unlabelled))
@@ -310,8 +320,9 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
                     "augment": design.augment}
     if "arxiv" in protocols:
         started = time.perf_counter()
-        extra = ExtraData(fields_of(seed_docs), label_matrix([d.tags for d in seed_docs], ids),
-                          np.ones(len(seed_docs)))
+        train = [*seed_docs, *extra_docs]
+        extra = ExtraData(fields_of(train), label_matrix([d.tags for d in train], ids),
+                          np.r_[np.ones(len(seed_docs)), np.full(len(extra_docs), extra_weight)])
         cv = cross_validate(model, fields_of(arxiv_docs),
                             label_matrix([d.tags for d in arxiv_docs], ids), ids, seed=seed,
                             extra=extra, unlabelled=pool)
@@ -319,8 +330,10 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
+        extra = (ExtraData(fields_of(extra_docs), label_matrix([d.tags for d in extra_docs], ids),
+                           np.full(len(extra_docs), extra_weight)) if extra_docs else None)
         cv = cross_validate(model, fields_of(docs), label_matrix([d.tags for d in docs], ids),
-                            ids, seed=seed, unlabelled=pool)
+                            ids, seed=seed, unlabelled=pool, extra=extra)
         result["all"] = protocol_result(cv, started)
     return result
 
@@ -373,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit each design on seed + arXiv (no CV) and save it as a model "
                         "directory DIR/<design> (for tagger tag --model, e.g. bulk timing)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extra-labels", type=Path, metavar="FILE",
+                        help="{id, tags} labels of feed papers (text read from the feed): they "
+                        "join every training fold and are never scored")
+    parser.add_argument("--extra-weight", type=float, default=1.0,
+                        help="sample weight of the --extra-labels papers")
     args = parser.parse_args(argv)
     if args.list:
         for name, design in DESIGNS.items():
@@ -398,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     unlabelled = list(read_documents(args.shared / "corpus" / "unlabelled.jsonl",
                                      on_error=lambda error: None))
     protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
+    extra_docs = (labelled_feed_papers(read_feed_labels(args.extra_labels), read_feed())
+                  if args.extra_labels else [])
+    if extra_docs:
+        check_tags(extra_docs, taxonomy)
     if args.save_model:
         for name in args.design:
             save_design(name, DESIGNS[name], taxonomy, seed_docs + arxiv_docs, unlabelled,
@@ -407,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         if not protocols and not args.throughput:
             break
         result = run(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, unlabelled,
-                     protocols, args.seed)
+                     protocols, args.seed, extra_docs, args.extra_weight)
+        if extra_docs:
+            result["extra_labels"] = {"file": str(args.extra_labels), "papers": len(extra_docs),
+                                      "weight": args.extra_weight}
         if args.throughput:
             result["throughput"] = throughput(DESIGNS[name], taxonomy, seed_docs + arxiv_docs,
                                               unlabelled)
