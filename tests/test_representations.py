@@ -359,8 +359,8 @@ def test_feed_labels_join_the_feed_text_by_id(tmp_path: Path):
     assert [(d.id, d.title, d.tags, d.month) for d in docs] == [
         ("arxiv:4", "T4", ("automl",), "2026-02"), ("arxiv:2", "T2", (), "2026-03")]
     assert docs[0].abstract == "abstract 4"
-    for text, message in [('{"id": "arxiv:1"}\n', ":1: not a"),
-                          ('{"id": "arxiv:1", "tags": []}\nnot json\n', ":2: not a"),
+    for text, message in [('{"id": "arxiv:1"}\n', ':1: expected {"id", "tags"}'),
+                          ('{"id": "arxiv:1", "tags": []}\nnot json\n', ":2: expected"),
                           ('{"id": "arxiv:1", "tags": "automl"}\n', ":1: tags must be"),
                           ('{"id": "arxiv:1", "tags": []}\n{"id": "arxiv:1", "tags": []}\n',
                            ":2: id arxiv:1 is labelled twice")]:

@@ -112,6 +112,9 @@ def test_dates_side_table(tmp_path):
     dates.write_text('{"id": "a", "month": "Feb 2025"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"dates.jsonl:1: bad month"):
         time_split.attach_months(docs, dates)
+    dates.write_text('\n{"id": "a", "month": "2025-02"}\n{"id": "b"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r'dates.jsonl:3: expected \{"id", "month"\}'):
+        time_split.attach_months(docs, dates)
 
 
 def test_evaluate_by_month(tmp_path, small_model):

@@ -85,26 +85,32 @@ def category_themes(categories: Sequence[str]) -> set[str]:
     return themes
 
 
-def read_feed_labels(path: Path) -> dict[str, tuple[str, ...]]:
-    """Theme labels for feed papers, one ``{"id", "tags"}`` JSON object per line (the text
-    stays in the feed: the papers' words are their authors'). Refuses a bad line or a repeated
-    id, naming the file and line."""
-    labels: dict[str, tuple[str, ...]] = {}
+def read_id_table(path: Path, field: str) -> Iterator[tuple[int, str, object]]:
+    """``(line number, id, value of field)`` of each ``{"id", field}`` JSON object of a JSON
+    Lines side table (blank lines skipped): labels or months kept apart from the papers'
+    text. A line that is not such an object raises ValueError naming the file and line."""
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                paper_id, tags = str(record["id"]), record["tags"]
-            except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: not a {{\"id\", \"tags\"}} object "
-                                 f"({error})") from None
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise ValueError(f"{path}:{number}: tags must be a list of theme ids")
-            if paper_id in labels:
-                raise ValueError(f"{path}:{number}: id {paper_id} is labelled twice")
-            labels[paper_id] = tuple(tags)
+                yield number, str(record["id"]), record[field]
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f'{path}:{number}: expected {{"id", "{field}"}}') from None
+
+
+def read_feed_labels(path: Path) -> dict[str, tuple[str, ...]]:
+    """Theme labels for feed papers, one ``{"id", "tags"}`` JSON object per line (the text
+    stays in the feed: the papers' words are their authors'). Refuses a bad line or a repeated
+    id, naming the file and line."""
+    labels: dict[str, tuple[str, ...]] = {}
+    for number, paper_id, tags in read_id_table(path, "tags"):
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError(f"{path}:{number}: tags must be a list of theme ids")
+        if paper_id in labels:
+            raise ValueError(f"{path}:{number}: id {paper_id} is labelled twice")
+        labels[paper_id] = tuple(tags)
     return labels
 
 

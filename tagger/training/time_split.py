@@ -33,6 +33,7 @@ import numpy as np
 
 from tagger.corpus import CorpusError, Document, open_binary, read_documents
 from tagger.training.drift import MONTH, document_month, period_of
+from tagger.training.feed import read_id_table
 from tagger.training.metrics import label_matrix, multilabel_report
 
 UNDATED = "(no month)"
@@ -174,19 +175,11 @@ def attach_months(documents: Sequence[Document], dates: Path) -> list[Document]:
     """Documents with ``month`` set from a JSON Lines file of ``{"id", "month"}`` records (an
     id -> month side table, for labelled files that carry no dates themselves)."""
     months: dict[str, str] = {}
-    with open(dates, encoding="utf-8") as stream:
-        for line_number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                doc_id, month = str(record["id"]), str(record["month"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise ValueError(f"{dates}:{line_number}: expected {{\"id\", \"month\"}}"
-                                 ) from None
-            if not MONTH.match(month):
-                raise ValueError(f"{dates}:{line_number}: bad month {month!r} (YYYY-MM)")
-            months[doc_id] = month
+    for line_number, doc_id, value in read_id_table(dates, "month"):
+        month = str(value)
+        if not MONTH.match(month):
+            raise ValueError(f"{dates}:{line_number}: bad month {month!r} (YYYY-MM)")
+        months[doc_id] = month
     return [replace(d, month=months[d.id]) if d.id in months else d for d in documents]
 
 
