@@ -331,7 +331,9 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     idf_reference : document frequencies of the word n-grams in a reference corpus (a
         :class:`tagger.representations.DocumentFrequencies`, e.g. of a feed sample): the word
         block's IDF is then estimated on the training papers and that corpus together rather
-        than on the training papers alone. None: training papers only.
+        than on the training papers alone. None: training papers only. Like every parameter
+        it is pickled with the model, so a reference of millions of n-grams makes a large
+        artifact (an experiment option, not part of the shipped design).
     """
 
     def __init__(
