@@ -30,7 +30,7 @@ from tagger.training.feed import (
     category_themes,
     labelled_feed_papers,
     read_feed,
-    read_feed_labels,
+    read_labels_by_id,
     sample_feed,
 )
 from tagger.training.self_training import FeedAugmented
@@ -355,7 +355,7 @@ def test_feed_labels_join_the_feed_text_by_id(tmp_path: Path):
     labels = tmp_path / "labels.jsonl"
     labels.write_text('{"id": "arxiv:4", "tags": ["automl"]}\n\n'
                       '{"id": "arxiv:2", "tags": []}\n')
-    docs = labelled_feed_papers(read_feed_labels(labels), read_feed(feed))
+    docs = labelled_feed_papers(read_labels_by_id(labels), read_feed(feed))
     assert [(d.id, d.title, d.tags, d.month) for d in docs] == [
         ("arxiv:4", "T4", ("automl",), "2026-02"), ("arxiv:2", "T2", (), "2026-03")]
     assert docs[0].abstract == "abstract 4"
@@ -366,7 +366,7 @@ def test_feed_labels_join_the_feed_text_by_id(tmp_path: Path):
                            ":2: id arxiv:1 is labelled twice")]:
         labels.write_text(text)
         with pytest.raises(ValueError, match=message):
-            read_feed_labels(labels)
+            read_labels_by_id(labels)
     with pytest.raises(ValueError, match="not in the feed, e.g. arxiv:99"):
         labelled_feed_papers({"arxiv:1": (), "arxiv:99": ()}, read_feed(feed))
 

@@ -100,7 +100,7 @@ def read_id_table(path: Path, field: str) -> Iterator[tuple[int, str, object]]:
                 raise ValueError(f'{path}:{number}: expected {{"id", "{field}"}}') from None
 
 
-def read_feed_labels(path: Path) -> dict[str, tuple[str, ...]]:
+def read_labels_by_id(path: Path) -> dict[str, tuple[str, ...]]:
     """Theme labels for feed papers, one ``{"id", "tags"}`` JSON object per line (the text
     stays in the feed: the papers' words are their authors'). Refuses a bad line or a repeated
     id, naming the file and line."""

@@ -61,7 +61,7 @@ from tagger.training.feed import (
     category_themes,
     labelled_feed_papers,
     read_feed,
-    read_feed_labels,
+    read_labels_by_id,
     sample_feed,
 )
 from tagger.training.fit import ExtraData, check_tags, cross_validate, fields_of
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     unlabelled = list(read_documents(args.shared / "corpus" / "unlabelled.jsonl",
                                      on_error=lambda error: None))
     protocols = tuple(p for p in args.protocol or ("arxiv", "all") if p != "none")
-    extra_docs = (labelled_feed_papers(read_feed_labels(args.extra_labels), read_feed())
+    extra_docs = (labelled_feed_papers(read_labels_by_id(args.extra_labels), read_feed())
                   if args.extra_labels else [])
     if extra_docs:
         check_tags(extra_docs, taxonomy)
