@@ -495,14 +495,12 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
     def _phrase_block(self, counts: np.ndarray) -> np.ndarray:
         return np.log1p(counts) * np.float32(self.phrase_weight)
 
-    _normalised = staticmethod(scaled_to_length)
-
     def _lsa_block(self, batch: Lemmatised) -> np.ndarray:
         columns = self.lsa_lookup_.columns
         titles, abstracts = batch.content()
         rows = [columns(t + a) for t, a in zip(titles, abstracts, strict=True)]
         dense = np.asarray(_tfidf_rows(rows, self.lsa_idf_) @ self.lsa_projection_)
-        return self._normalised(dense, self.lsa_weight)
+        return scaled_to_length(dense, self.lsa_weight)
 
     def _phrase_blocks(self, batch: Lemmatised) -> list[np.ndarray]:
         """The paper's (and, with ``title_phrases``, the title's) phrase blocks."""
@@ -588,7 +586,7 @@ class ThemeFeatures(TransformerMixin, BaseEstimator):
             lsa_columns, lsa_values = _normalised_tfidf(grams, log_tf, tables.lsa_columns,
                                                         tables.lsa_idf)
             used = np.flatnonzero(lsa_values)  # pairs and rare words: not in the LSA vocabulary
-            blocks.append(self._normalised(
+            blocks.append(scaled_to_length(
                 lsa_values.take(used).astype(np.float32)
                 @ self.lsa_projection_.take(lsa_columns.take(used), axis=0), self.lsa_weight))
         if self.representation is not None:

@@ -101,9 +101,10 @@ def read_id_table(path: Path, field: str) -> Iterator[tuple[int, str, object]]:
 
 
 def read_labels_by_id(path: Path) -> dict[str, tuple[str, ...]]:
-    """Theme labels for feed papers, one ``{"id", "tags"}`` JSON object per line (the text
-    stays in the feed: the papers' words are their authors'). Refuses a bad line or a repeated
-    id, naming the file and line."""
+    """Theme labels by paper id, one ``{"id", "tags"}`` JSON object per line: labels of feed
+    papers (whose text stays in the feed: the papers' words are their authors') or an
+    annotator's labels of gold papers. Refuses a bad line or a repeated id, naming the file
+    and line."""
     labels: dict[str, tuple[str, ...]] = {}
     for number, paper_id, tags in read_id_table(path, "tags"):
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
