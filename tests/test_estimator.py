@@ -18,6 +18,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from tagger.artifact import save_model
 from tagger.calibration import sigmoid
+from tagger.compiled import CompiledScorer
 from tagger.corpus import CorpusError, read_labelled
 from tagger.estimator import (
     EVIDENCE_FLOOR,
@@ -385,6 +386,11 @@ def test_one_paper_path_equals_the_batch_path(model, data):
         np.testing.assert_allclose(row, batch_rows[i], atol=1e-6, err_msg=f"record {i}")
         np.testing.assert_allclose(model.predict_proba([record])[0], batch_scores[i],
                                    atol=1e-5, err_msg=f"record {i}")
+    # the API's compiled path (tagger.compiled) too
+    compiled = CompiledScorer.compile(model.features_, model.classifier_)
+    for i, record in enumerate(X):
+        np.testing.assert_allclose(compiled.scores(record["title"], record["abstract"])[0],
+                                   batch_scores[i], atol=1e-5, err_msg=f"record {i}")
 
 
 def test_nb_scaling_folds_into_one_weight_per_feature(data):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from tagger.compiled import CompiledScorer
 from tagger.estimator import build_model
 from tagger.features import Lemmatised
 from tagger.fields import as_fields
@@ -323,6 +324,12 @@ def test_estimator_with_category_probabilities_one_paper_path_equals_batch(lemma
         np.add.at(row, columns, values)
         row[rows.shape[1] - len(dense):] += dense
         np.testing.assert_allclose(row, rows[i], atol=1e-6)
+    # the API's compiled path reads the representation's terms (collocations included)
+    compiled = CompiledScorer.compile(features, fitted.classifier_)
+    batch_scores = fitted.predict_proba(X[:12])
+    for i, record in enumerate(X[:12]):
+        np.testing.assert_allclose(compiled.scores(record["title"], record["abstract"])[0],
+                                   batch_scores[i], atol=1e-5)
 
 
 def test_feed_reader_sample_and_categories(tmp_path: Path):

@@ -32,7 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     holder = ModelHolder(settings.model_dir, settings.reload_file,
-                         on_swap=metrics.record_model_swap)
+                         on_swap=metrics.record_model_swap,
+                         compiled_scoring=settings.compiled_scoring)
     holder.load_initial()
     app.extensions[EXTENSION] = {"config": settings, "holder": holder}
 

@@ -58,10 +58,12 @@ class ModelHolder:
     """Owns the current :class:`Tagger` of this process."""
 
     def __init__(self, model_dir: Path | None, reload_file: Path | None = None,
-                 on_swap: Callable[[Tagger | None, Tagger], None] | None = None):
+                 on_swap: Callable[[Tagger | None, Tagger], None] | None = None,
+                 compiled_scoring: bool = False):
         self.configured_dir = Path(model_dir) if model_dir is not None else None
         self.reload_file = reload_file
         self.on_swap = on_swap
+        self.compiled_scoring = compiled_scoring
         self.tagger: Tagger | None = None
         self.loaded_dir: Path | None = None
         self.error: str | None = None
@@ -90,7 +92,7 @@ class ModelHolder:
         self.generation = read_generation(self.reload_file).number
         target = self.resolve()
         try:
-            self._swap(_warmed(load_model(target)), target)
+            self._swap(self._prepared(load_model(target)), target)
         except ModelError as error:
             self.error = str(error)
             log.error("model not loaded: %s", error)
@@ -102,7 +104,7 @@ class ModelHolder:
             target = target or self.resolve()
             started = time.monotonic()
             try:
-                tagger = _warmed(load_model(target))
+                tagger = self._prepared(load_model(target))
             except ModelError as error:
                 log.error("pid %d: reload of %s refused, keeping model %s: %s", os.getpid(),
                           target, self.version_text, error)
@@ -124,6 +126,19 @@ class ModelHolder:
             if self.reload_file is not None:
                 self.generation = bump_generation(self.reload_file, target, tagger.version)
         return tagger
+
+    def _prepared(self, tagger: Tagger) -> Tagger:
+        """A loaded model made ready to serve: compiled for single abstracts (when asked and
+        possible; why not is logged), then warmed up."""
+        if self.compiled_scoring:
+            try:
+                why_not = tagger.estimator.compile_one_paper()
+            except Exception as error:  # noqa: BLE001 - the string path still serves
+                why_not = f"the compiler failed ({type(error).__name__}: {error})"
+            if why_not:
+                log.warning("pid %d: single abstracts take the string path: %s", os.getpid(),
+                            why_not)
+        return _warmed(tagger)
 
     @property
     def version_text(self) -> str:

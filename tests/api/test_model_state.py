@@ -10,10 +10,12 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tagger.api import state
 from tagger.api.state import ModelHolder, bump_generation, read_generation
+from tagger.corpus import Document
 from tests.api.conftest import model_copy
 
 
@@ -76,3 +78,33 @@ def test_the_watcher_ignores_its_own_bump(holder, tmp_path, caplog):
     swaps = [r.getMessage() for r in caplog.records if "model swapped" in r.getMessage()]
     assert len(swaps) == 1, swaps  # the reload itself; the watcher loaded nothing more
     assert holder.tagger.version == "state-b"
+
+
+def test_the_holder_compiles_single_abstract_scoring_when_asked(small_model, tmp_path):
+    """Every model the API loads (start-up and reloads) scores single abstracts through the
+    compiled kernel; the scores are the string path's."""
+    held = ModelHolder(small_model, compiled_scoring=True)
+    held.load_initial()
+    assert "one_paper_scorer_" in held.tagger.estimator.__dict__
+    document = Document(id="x", title="Mamba", abstract="A selective state space model.")
+    plain = ModelHolder(small_model)  # the default outside the API: the string path
+    plain.load_initial()
+    assert "one_paper_scorer_" not in plain.tagger.estimator.__dict__
+    np.testing.assert_allclose(held.tagger.score([document]), plain.tagger.score([document]),
+                               atol=1e-6)
+    reloaded = held.reload(model_copy(small_model, tmp_path / "b", version="state-b"))
+    assert "one_paper_scorer_" in reloaded.estimator.__dict__
+
+
+def test_a_model_the_kernel_cannot_take_is_still_served(small_model, monkeypatch, caplog):
+    from tagger.estimator import ThemeClassifier
+
+    def broken(self):
+        raise RuntimeError("no machine code today")
+
+    monkeypatch.setattr(ThemeClassifier, "compile_one_paper", broken)
+    held = ModelHolder(small_model, compiled_scoring=True)
+    with caplog.at_level("WARNING", logger="tagger.api.model"):
+        held.load_initial()
+    assert held.ready and held.error is None
+    assert "string path" in caplog.text and "no machine code today" in caplog.text

@@ -1,0 +1,169 @@
+"""The compiled one-paper scoring path (tagger.compiled, tagger.lemma_codes): same scores as
+the batch path on the cases where the integer form could go wrong, and the life cycle of the
+compiled scorer on a model (used for one paper, never pickled, dropped by a refit)."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+from tagger.compiled import CompiledScorer
+from tagger.estimator import build_model
+from tagger.lemma_codes import LemmaCodes, _SurfaceCodes
+from tagger.phrases import PhraseIndex
+from tagger.representations import fit_feed_representation
+from tagger.taxonomy import load_taxonomy
+from tagger.text import lemmas
+from tests.conftest import make_labelled_corpus
+from tests.test_representations import generated_corpus, labelled_papers
+
+from .test_estimator import as_xy
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def model(taxonomy):
+    """The shipped design (phrases, title phrases, title row, LSA) on generated papers."""
+    return build_model(taxonomy).fit(*as_xy(make_labelled_corpus(), taxonomy.ids))
+
+
+def assert_compiled_equals_batch(model, records: list[dict]) -> None:
+    """Logits (more sensitive than scores) and scores of each record, against the batch
+    path (two records or more never take a one-paper path)."""
+    scorer = CompiledScorer.compile(model.features_, model.classifier_)
+    batch = records + records[:1]
+    logits = model.classifier_.raw_logits(model.features_.transform(batch))
+    scores = model.predict_proba(batch)
+    for i, record in enumerate(records):
+        np.testing.assert_allclose(scorer.logits(record["title"], record["abstract"]),
+                                   logits[i], atol=1e-5, err_msg=repr(record))
+        np.testing.assert_allclose(scorer.scores(record["title"], record["abstract"])[0],
+                                   scores[i], atol=1e-6, err_msg=repr(record))
+
+
+def test_tricky_text_scores_as_on_the_batch_path(model):
+    """Phrases across a hyphen or a stop word, overlapping phrases (the longest first wins),
+    a phrase cut by the title/abstract boundary (never one match), unknown words between
+    known ones (they still separate word pairs), numbers and single letters (dropped),
+    unicode and empty fields."""
+    assert_compiled_equals_batch(model, [
+        {"title": "State-space models", "abstract": "A state space model, a Kalman filter."},
+        {"title": "Neural architecture", "abstract": "search for time series forecasting"},
+        {"title": "", "abstract": "time qwertyzx series 2024 x forecasting of the horizon"},
+        {"title": "Mamba", "abstract": ""},
+        # overlapping phrases: "autoregressive model" hides "model selection"
+        {"title": "An autoregressive model selection", "abstract": "molecular graph attention"},
+        {"title": "", "abstract": ""},
+        {"title": "Causal discovery — DAG", "abstract": "Découverte causale: notears, DAG."},
+        {"title": "time series " * 5, "abstract": "forecasting " * 50 + "mamba " * 3},
+    ])
+
+
+def test_a_collocation_across_the_title_and_abstract_is_read_like_the_batch_path(taxonomy):
+    """The feed representation reads title and abstract as one word list (unlike the word
+    block), so a collocation split by the boundary counts there and only there."""
+    rep = fit_feed_representation([lemmas(t) for t in generated_corpus()], dim=8, min_df=3,
+                                  method="ppmi", phrases=50)
+    assert "state space" in rep.vocabulary
+    X, Y, _ids = labelled_papers()
+    fitted = build_model(taxonomy, features__representation=rep,
+                         features__lsa_components=0).fit(X, Y)
+    scorer = CompiledScorer.compile(fitted.features_, fitted.classifier_)
+    for title, abstract in [("Kalman filter state", "space model of latent dynamics"),
+                            ("Kalman filter", "state space model of latent dynamics")]:
+        record = {"title": title, "abstract": abstract}
+        batch = fitted.classifier_.raw_logits(fitted.features_.transform([record, record]))
+        np.testing.assert_allclose(scorer.logits(title, abstract), batch[0], atol=1e-5)
+    # the case is real: the boundary pair moves the representation
+    split = rep.transform([lemmas("Kalman filter state") + lemmas("space model")])
+    apart = rep.transform([lemmas("Kalman filter state") + ["xyz"] + lemmas("space model")])
+    assert np.abs(split - apart).max() > 0.01
+
+
+def test_the_model_scores_single_papers_through_the_scorer_once_compiled(model):
+    fitted = pickle.loads(pickle.dumps(model))
+    record = {"title": "Mamba", "abstract": "A selective scan state space model."}
+    before = fitted.predict_proba([record])
+    assert fitted.compile_one_paper() is None
+    scorer = fitted.__dict__["one_paper_scorer_"]
+    calls = []
+    original = scorer.scores
+    scorer.scores = lambda *args: calls.append(args) or original(*args)
+    np.testing.assert_allclose(fitted.predict_proba([record]), before, atol=1e-5)
+    assert calls == [("Mamba", "A selective scan state space model.")]
+    fitted.predict_proba([record, record])  # a batch takes the batch path
+    assert len(calls) == 1
+    # never pickled (derived from the fitted arrays), and a refit drops it
+    assert "one_paper_scorer_" not in pickle.loads(pickle.dumps(fitted)).__dict__
+    fitted.fit(*as_xy(make_labelled_corpus(60, seed=3), load_taxonomy().ids))
+    assert "one_paper_scorer_" not in fitted.__dict__
+
+
+def test_without_numba_the_model_says_why_and_keeps_the_string_path(model, monkeypatch):
+    fitted = pickle.loads(pickle.dumps(model))
+    monkeypatch.setitem(sys.modules, "tagger._paper_kernel", None)  # import fails
+    reason = fitted.compile_one_paper()
+    assert reason is not None and "numba" in reason
+    assert "one_paper_scorer_" not in fitted.__dict__
+    assert fitted.predict_proba([{"title": "", "abstract": "time series"}]).shape == (1, 19)
+
+
+def test_a_representation_without_integer_form_is_not_compiled(taxonomy):
+    class Custom:  # any object with transform(lemma_lists) -> array works in the estimator
+        dim = 2
+
+        def transform(self, lemma_lists):
+            return np.array([[len(x), 1.0] for x in lemma_lists], dtype=np.float32)
+
+    X, Y, _ids = labelled_papers(60)
+    fitted = build_model(taxonomy, features__representation=Custom(),
+                         features__lsa_components=0).fit(X, Y)
+    assert CompiledScorer.compile(fitted.features_, fitted.classifier_) is None
+    assert "representation" in fitted.compile_one_paper()
+
+
+def test_surface_codes_are_bounded(model, monkeypatch):
+    """A client sending random words cannot grow the word -> code memo without limit."""
+    codes = LemmaCodes(model.features_)
+    monkeypatch.setattr(_SurfaceCodes, "LIMIT", 10)
+    text = " ".join(f"word{i}x" for i in range(50)) + " forecasting"
+    encoded = codes.encode(text)
+    assert len(codes.surface) == 10
+    assert list(encoded[:50]) == [codes.unknown_content] * 50
+    assert encoded[50] == codes.codes[lemmas("forecasting")[0]]
+    assert list(codes.encode("of 42 x")) == [codes.codes.get("of", codes.unknown_other),
+                                           codes.unknown_other, codes.unknown_other]
+
+
+def test_a_recoded_phrase_index_finds_the_same_matches():
+    index = PhraseIndex([["state space model", "state space"], ["time series"],
+                         ["space model"]])
+    words = lemmas("a state space model of time series and state space and space model")
+    codes = {w: i for i, w in enumerate(sorted(set(words)))}
+    recoded = index.recoded(codes)
+    assert recoded.matches([codes[w] for w in words]) == index.matches(words)
+    assert index.counts(words) == [2, 1, 1]
+
+
+def test_ascii_text_is_coded_in_compiled_code_exactly_as_in_python(model):
+    """The compiled word reader (hash table of the words whose code is not the default)
+    gives the Python reader's codes: case, inflections mapped by the lemma table, stop words,
+    digits, single letters, unknown words, separators (``_`` and ``-`` included)."""
+    scorer = CompiledScorer.compile(model.features_, model.classifier_)
+    vocabulary = [w for w in scorer.codes.lemmas if w.isascii()][:300]
+    text = " ".join(vocabulary) + (
+        " Models WERE was are forecasting FORECASTED time-series time_series 2024 x a I"
+        " of the qwertyzx Kalman's, (state) space; 3D 10x b2 ABC.def\ttab\nnewline")
+    codes = scorer.encode(text)
+    np.testing.assert_array_equal(codes, scorer.codes.encode(text))
+    assert scorer.codes.unknown_content in codes and scorer.codes.unknown_other in codes
+    assert len(set(codes.tolist())) > 250
+    unicode = "Modèles d'état — Kalman filter"
+    np.testing.assert_array_equal(scorer.encode(unicode), scorer.codes.encode(unicode))
