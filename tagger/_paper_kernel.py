@@ -1,9 +1,10 @@
-"""The numba kernel of :mod:`tagger.compiled` (imported only when a scorer is first used:
+"""The numba kernel of :mod:`tagger.compiled` (imported only when a scorer is first built:
 importing numba costs a few hundred milliseconds).
 
 It follows the string path step by step (``ThemeFeatures.one_row`` and
-``CalibratedMultiLabelLogistic.scores_from_row``); the comments name the step. Sums run in
-float64, so scores agree with the string path's float32 sums to ~1e-6.
+``CalibratedMultiLabelLogistic.scores_from_row``); the comments name the step. The tables are
+those of :class:`tagger.lemma_codes.LemmaCodes`: ``info`` has one row per lemma code, its
+columns named there (repeated below: numba needs them as constants).
 """
 
 from __future__ import annotations
@@ -13,35 +14,24 @@ import math
 import numpy as np
 from numba import njit
 
+CONTENT, WORD, LSA, TERM, WORD_PAIRS, TERM_PAIRS, PHRASES = 0, 1, 2, 3, 4, 6, 8
+
 
 @njit(cache=True, nogil=True)
-def _content(codes, is_content):
+def _content(codes, info):
     """Content-word codes in order (stop words, numbers, single letters dropped)."""
     kept = np.empty(len(codes), dtype=np.int64)
     n = 0
     for code in codes:
-        if is_content[code]:
+        if info[code, CONTENT]:
             kept[n] = code
             n += 1
     return kept[:n]
 
 
 @njit(cache=True, nogil=True)
-def _gram_keys(content, n_codes, out, start):
-    """Unigram keys (the codes) and adjacent-pair keys of one field into ``out[start:]``."""
-    n = start
-    for i in range(len(content)):
-        out[n] = content[i]
-        n += 1
-    for i in range(len(content) - 1):
-        out[n] = n_codes * (1 + content[i]) + content[i + 1]
-        n += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
 def _counted(keys):
-    """Distinct keys (sorted) and how often each occurs."""
+    """Distinct values (sorted) and how often each occurs."""
     ordered = np.sort(keys)
     distinct = np.empty(len(ordered), dtype=np.int64)
     counts = np.empty(len(ordered), dtype=np.int64)
@@ -57,39 +47,75 @@ def _counted(keys):
 
 
 @njit(cache=True, nogil=True)
-def _column(table_keys, table_columns, key):
-    """A key's column in a sorted key table (last key a sentinel), or -1."""
-    position = np.searchsorted(table_keys, key)
-    if table_keys[position] == key:
-        return table_columns[position]
+def _pair(info, run, seconds, columns, first, second):
+    """The column of the pair (first, second) from first's run of sorted seconds, or -1."""
+    lo, hi = info[first, run], info[first, run + 1]
+    while lo < hi:  # binary search in a short run
+        middle = (lo + hi) // 2
+        if seconds[middle] < second:
+            lo = middle + 1
+        else:
+            hi = middle
+    if lo < info[first, run + 1] and seconds[lo] == second:
+        return columns[lo]
     return -1
 
 
 @njit(cache=True, nogil=True)
-def _add_tfidf(keys, counts, table_keys, table_columns, idf, weight, coef, logits):
-    """``logits += weight * (L2-normalised sublinear TF-IDF row) @ coef`` (the word block)."""
-    columns = np.empty(len(keys), dtype=np.int64)
-    values = np.empty(len(keys), dtype=np.float64)
-    n = 0
-    norm = 0.0
-    for i in range(len(keys)):
-        column = _column(table_keys, table_columns, keys[i])
+def _pair_columns(content, info, run, seconds, columns, out, n):
+    """Append to ``out[n:]`` the columns of the content sequence's adjacent pairs found in
+    the vocabulary; returns the new length."""
+    for i in range(len(content) - 1):
+        column = _pair(info, run, seconds, columns, content[i], content[i + 1])
         if column >= 0:
-            value = (math.log(counts[i]) + 1.0) * idf[column]
-            columns[n] = column
-            values[n] = value
-            norm += value * value
+            out[n] = column
             n += 1
-    norm = math.sqrt(norm) if norm > 0 else 1.0
-    for i in range(n):
-        scale = np.float32(values[i] / norm) * weight
-        row = coef[columns[i]]
-        for k in range(len(logits)):
-            logits[k] += scale * row[k]
+    return n
 
 
 @njit(cache=True, nogil=True)
-def _phrase_counts(codes, rows, lengths, starts, theme_starts, themes, counts):
+def _add_word_row(content_fields, info, seconds, columns, idf, weight, coef, logits):
+    """``logits += weight * (L2-normalised sublinear TF-IDF of the fields' unigrams and
+    in-field pairs) @ coef``: the word block."""
+    total = 0
+    for content in content_fields:
+        total += len(content)
+    codes = np.empty(total, dtype=np.int64)
+    pairs = np.empty(total, dtype=np.int64)
+    n_codes = n_pairs = 0
+    for content in content_fields:
+        codes[n_codes:n_codes + len(content)] = content
+        n_codes += len(content)
+        n_pairs = _pair_columns(content, info, WORD_PAIRS, seconds, columns, pairs, n_pairs)
+    distinct, counts = _counted(codes)
+    pair_columns, pair_counts = _counted(pairs[:n_pairs])
+    found = np.empty(len(distinct) + len(pair_columns), dtype=np.int64)
+    values = np.empty(len(found), dtype=np.float64)
+    n = 0
+    norm = 0.0
+    for i in range(len(distinct)):
+        column = info[distinct[i], WORD]
+        if column >= 0:
+            found[n] = column
+            values[n] = (math.log(counts[i]) + 1.0) * idf[column]
+            norm += values[n] * values[n]
+            n += 1
+    for i in range(len(pair_columns)):
+        found[n] = pair_columns[i]
+        values[n] = (math.log(pair_counts[i]) + 1.0) * idf[pair_columns[i]]
+        norm += values[n] * values[n]
+        n += 1
+    norm = math.sqrt(norm) if norm > 0 else 1.0
+    for i in range(n):
+        scale = np.float32(values[i] / norm) * weight
+        row = coef[found[i]]
+        for k in range(len(logits)):
+            logits[k] += scale * row[k]
+    return distinct, counts
+
+
+@njit(cache=True, nogil=True)
+def _phrase_counts(codes, info, rows, lengths, theme_starts, themes, counts):
     """``PhraseIndex.counts``: greedy, longest phrase first at each position, no overlaps."""
     total = len(codes)
     free = 0
@@ -97,7 +123,7 @@ def _phrase_counts(codes, rows, lengths, starts, theme_starts, themes, counts):
         if position < free:
             continue
         first = codes[position]
-        for r in range(starts[first], starts[first + 1]):
+        for r in range(info[first, PHRASES], info[first, PHRASES + 1]):
             length = lengths[r]
             if position + length > total:
                 continue
@@ -117,12 +143,12 @@ def _phrase_counts(codes, rows, lengths, starts, theme_starts, themes, counts):
 def _add_dense(vector, scale, coef, offset, logits):
     """``logits += scale * vector @ coef[offset:offset + len(vector)]``, the vector first
     rounded to float32 as the string path's dense block is."""
+    scaled = np.empty(len(vector), dtype=np.float32)
     for i in range(len(vector)):
-        value = np.float32(vector[i] * scale)
-        if value != 0.0:
-            row = coef[offset + i]
-            for k in range(len(logits)):
-                logits[k] += value * row[k]
+        scaled[i] = vector[i] * scale
+    product = np.dot(scaled, coef[offset:offset + len(vector)])  # float32, BLAS
+    for k in range(len(logits)):
+        logits[k] += product[k]
 
 
 @njit(cache=True, nogil=True)
@@ -134,90 +160,107 @@ def _length(vector):
 
 
 @njit(cache=True, nogil=True)
-def _projected(keys, counts, columns_of, idf, projection, table_keys, table_columns):
-    """Normalised sublinear TF-IDF of the counted keys, times the projection's rows; with
-    ``columns_of`` (an array by code) unigram keys are looked up there, otherwise in the
-    sorted table. Returns the projected vector and whether any term was found."""
-    dim = projection.shape[1]
-    columns = np.empty(len(keys), dtype=np.int64)
-    values = np.empty(len(keys), dtype=np.float64)
-    n = 0
+def _projected(columns, counts, idf, projection):
+    """Normalised sublinear TF-IDF of counted terms (``columns[i]`` seen ``counts[i]``
+    times; -1: not in this vocabulary) times the projection's rows, in float32."""
+    values = np.zeros(len(columns), dtype=np.float64)
     norm = 0.0
-    for i in range(len(keys)):
-        if len(columns_of):
-            column = columns_of[keys[i]] if keys[i] < len(columns_of) else -1
-        else:
-            column = _column(table_keys, table_columns, keys[i])
-        if column >= 0:
-            value = (math.log(counts[i]) + 1.0) * idf[column]
-            columns[n] = column
-            values[n] = value
-            norm += value * value
-            n += 1
-    projected = np.zeros(dim, dtype=np.float32)  # float32 like the string path's product
+    for i in range(len(columns)):
+        if columns[i] >= 0:
+            values[i] = (math.log(counts[i]) + 1.0) * idf[columns[i]]
+            norm += values[i] * values[i]
+    projected = np.zeros(projection.shape[1], dtype=np.float32)
     norm = math.sqrt(norm) if norm > 0 else 1.0
-    for i in range(n):
-        value = np.float32(values[i] / norm)
-        row = projection[columns[i]]
-        for k in range(dim):
-            projected[k] += value * row[k]
-    return projected, n > 0
+    for i in range(len(columns)):
+        if columns[i] >= 0:
+            value = np.float32(values[i] / norm)
+            row = projection[columns[i]]
+            for k in range(len(projected)):
+                projected[k] += value * row[k]
+    return projected
+
+
+@njit(cache=True, nogil=True)
+def _term_counts(distinct, counts, joined, info, seconds, terms):
+    """Feed-representation terms of the paper as ``(terms, counts)``: its unigram terms
+    (from the distinct codes) and the collocations of title and abstract read as ONE word
+    list (a collocation may span the boundary there, unlike word pairs)."""
+    pairs = np.empty(max(len(joined), 1), dtype=np.int64)
+    n_pairs = _pair_columns(joined, info, TERM_PAIRS, seconds, terms, pairs, 0)
+    pair_terms, pair_counts = _counted(pairs[:n_pairs])
+    columns = np.empty(len(distinct) + len(pair_terms), dtype=np.int64)
+    found = np.empty(len(columns), dtype=np.int64)
+    for i in range(len(distinct)):
+        columns[i] = info[distinct[i], TERM]
+        found[i] = counts[i]
+    columns[len(distinct):] = pair_terms
+    found[len(distinct):] = pair_counts
+    return columns, found
+
+
+@njit(cache=True, nogil=True)
+def paper_scores(title, abstract, words, phrases, lsa, representation, classifier,
+                 calibration):
+    """Calibrated scores of one paper given the lemma codes of its title and abstract
+    (``calibration``: threshold logits and slopes, see ``tagger.calibration.calibrated``);
+    with empty calibration arrays, its raw logits."""
+    logits = paper_logits(title, abstract, words, phrases, lsa, representation, classifier)
+    thresholds, slopes = calibration
+    if len(thresholds) == 0:
+        return logits
+    scores = np.empty(len(logits), dtype=np.float64)
+    for k in range(len(logits)):
+        z = min(max((logits[k] - thresholds[k]) * slopes[k], -40.0), 40.0)
+        scores[k] = 1.0 / (1.0 + math.exp(-z))
+    return scores
 
 
 @njit(cache=True, nogil=True)
 def paper_logits(title, abstract, words, phrases, lsa, representation, classifier):
     """Raw logits of one paper given the lemma codes of its title and abstract."""
-    is_content, word_keys, word_columns, word_idf, title_weight, n_codes = words
+    info, word_seconds, word_columns, word_idf, title_weight = words
     coef, intercept = classifier
     logits = intercept.copy()
-    title_content = _content(title, is_content)
-    abstract_content = _content(abstract, is_content)
+    title_content = _content(title, info)
+    abstract_content = _content(abstract, info)
     # word block: the paper's n-grams (never across the title/abstract boundary) ...
-    keys = np.empty(2 * (len(title_content) + len(abstract_content)), dtype=np.int64)
-    n_title = _gram_keys(title_content, n_codes, keys, 0)
-    n_keys = _gram_keys(abstract_content, n_codes, keys, n_title)
-    paper_keys, paper_counts = _counted(keys[:n_keys])
-    _add_tfidf(paper_keys, paper_counts, word_keys, word_columns, word_idf, 1.0, coef, logits)
+    distinct, counts = _add_word_row((title_content, abstract_content), info, word_seconds,
+                                     word_columns, word_idf, 1.0, coef, logits)
     # ... plus the title's own row
     if title_weight != 0.0 and len(title_content):
-        title_keys, title_counts = _counted(keys[:n_title])
-        _add_tfidf(title_keys, title_counts, word_keys, word_columns, word_idf, title_weight,
-                   coef, logits)
+        _add_word_row((title_content, title_content[:0]), info, word_seconds, word_columns,
+                      word_idf, title_weight, coef, logits)
     offset = coef.shape[0] - _dense_width(phrases, lsa, representation)
     # taxonomy phrases: the paper's counts, then the title's
-    rows, lengths, starts, theme_starts, themes, n_themes, phrase_weight, title_phrases = phrases
+    rows, lengths, theme_starts, themes, n_themes, phrase_weight, title_phrases = phrases
     if n_themes:
         title_counts = np.zeros(n_themes, dtype=np.float64)
-        _phrase_counts(title, rows, lengths, starts, theme_starts, themes, title_counts)
+        _phrase_counts(title, info, rows, lengths, theme_starts, themes, title_counts)
         paper = title_counts.copy()
-        _phrase_counts(abstract, rows, lengths, starts, theme_starts, themes, paper)
+        _phrase_counts(abstract, info, rows, lengths, theme_starts, themes, paper)
         _add_dense(np.log1p(paper), phrase_weight, coef, offset, logits)
         offset += n_themes
         if title_phrases:
             _add_dense(np.log1p(title_counts), phrase_weight, coef, offset, logits)
             offset += n_themes
     # LSA: unigrams of the LSA vocabulary, projected, scaled to length lsa_weight
-    lsa_columns, lsa_idf, lsa_projection, lsa_weight = lsa
+    lsa_idf, lsa_projection, lsa_weight = lsa
     if lsa_projection.shape[1]:
-        projected, _ = _projected(paper_keys, paper_counts, lsa_columns, lsa_idf,
-                                  lsa_projection, word_keys, word_columns)
-        length = _length(projected.astype(np.float32))
-        _add_dense(projected.astype(np.float32), lsa_weight / length if length else 0.0,
-                   coef, offset, logits)
+        columns = np.empty(len(distinct), dtype=np.int64)
+        for i in range(len(distinct)):
+            columns[i] = info[distinct[i], LSA]
+        projected = _projected(columns, counts, lsa_idf, lsa_projection)
+        length = _length(projected)
+        _add_dense(projected, lsa_weight / length if length else 0.0, coef, offset, logits)
         offset += lsa_projection.shape[1]
     # feed representation: title and abstract as one word list
-    mode, rep_keys, rep_columns, rep_idf, rep_projection, rep_intercept, joined, weight = \
+    mode, term_seconds, term_columns, rep_idf, rep_projection, rep_intercept, weight = \
         representation
     if mode:
-        if joined:
-            both = np.empty(2 * (len(title_content) + len(abstract_content)), dtype=np.int64)
-            content = np.concatenate((title_content, abstract_content))
-            keys_both, counts_both = _counted(both[:_gram_keys(content, n_codes, both, 0)])
-        else:
-            keys_both, counts_both = paper_keys, paper_counts  # no pairs: same unigrams
-        projected, _ = _projected(keys_both, counts_both, np.zeros(0, dtype=np.int64),
-                                  rep_idf, rep_projection, rep_keys, rep_columns)
-        vector = projected.astype(np.float32) + rep_intercept
+        columns, found = _term_counts(distinct, counts,
+                                      np.concatenate((title_content, abstract_content)),
+                                      info, term_seconds, term_columns)
+        vector = _projected(columns, found, rep_idf, rep_projection) + rep_intercept
         if mode == 2:  # probabilities keep their scale
             vector = (1.0 / (1.0 + np.exp(-vector))).astype(np.float32)
             _add_dense(vector, weight, coef, offset, logits)
@@ -230,8 +273,9 @@ def paper_logits(title, abstract, words, phrases, lsa, representation, classifie
 @njit(cache=True, nogil=True)
 def _dense_width(phrases, lsa, representation):
     """Columns after the word block: phrase blocks, LSA, representation."""
-    width = phrases[5] * (2 if phrases[7] else 1) if phrases[5] else 0
-    width += lsa[2].shape[1]
+    n_themes, title_phrases = phrases[4], phrases[6]
+    width = n_themes * (2 if title_phrases else 1)
+    width += lsa[1].shape[1]
     if representation[0]:
         width += representation[4].shape[1]
     return width
@@ -328,12 +372,12 @@ def ascii_codes(data, keys, values, unknown_content, unknown_other):
 
 
 @njit(cache=True, nogil=True)
-def ascii_paper_logits(title, abstract, ascii_table, unknown, words, phrases, lsa,
-                       representation, classifier):
-    """:func:`paper_logits` of a paper whose title and abstract are ASCII byte arrays: one
+def ascii_paper_scores(title, abstract, ascii_table, unknown, words, phrases, lsa,
+                       representation, classifier, calibration):
+    """:func:`paper_scores` of a paper whose title and abstract are ASCII byte arrays: one
     call from Python for the whole paper."""
     keys, values = ascii_table
     unknown_content, unknown_other = unknown
-    return paper_logits(ascii_codes(title, keys, values, unknown_content, unknown_other),
+    return paper_scores(ascii_codes(title, keys, values, unknown_content, unknown_other),
                         ascii_codes(abstract, keys, values, unknown_content, unknown_other),
-                        words, phrases, lsa, representation, classifier)
+                        words, phrases, lsa, representation, classifier, calibration)

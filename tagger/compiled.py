@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tagger.calibration import calibrated
 from tagger.lemma_codes import LemmaCodes
 
 if TYPE_CHECKING:
@@ -44,21 +43,24 @@ class CompiledScorer:
         # imported here: numba costs a few hundred milliseconds to import (ImportError if
         # missing, which compile_one_paper reports)
         _paper_kernel = importlib.import_module("tagger._paper_kernel")
-        self._kernel = _paper_kernel.paper_logits
+        self._kernel = _paper_kernel.paper_scores
         self._ascii_codes = _paper_kernel.ascii_codes
-        self._ascii_kernel = _paper_kernel.ascii_paper_logits
+        self._ascii_kernel = _paper_kernel.ascii_paper_scores
         self.codes = codes
         self.ascii_table = _ascii_table(codes, _paper_kernel)
         coef = np.ascontiguousarray(classifier.coef_t_, dtype=np.float32)
         self.classifier = (coef, np.asarray(classifier.intercept_, dtype=np.float64))
-        self.threshold_logits = classifier.threshold_logits_
-        self.slopes = classifier.slopes_
-        table = codes.word_table
-        self.words = (codes.is_content, table.keys, table.columns,
+        self.calibration = (np.asarray(classifier.threshold_logits_, dtype=np.float64),
+                            np.asarray(classifier.slopes_, dtype=np.float64))
+        self._raw = (np.zeros(0), np.zeros(0))  # no calibration: raw logits
+        self._unknown = (codes.unknown_content, codes.unknown_other)
+        self.words = (codes.info, *codes.word_pairs,
                       np.asarray(features.word_idf_, dtype=np.float64),
-                      float(features.title_weight), codes.n_codes)
-        self.phrases = _phrase_arrays(codes, features)
-        self.lsa = _lsa_arrays(codes, features)
+                      float(features.title_weight))
+        n_themes = codes.phrase_index.n_themes if codes.phrase_index is not None else 0
+        self.phrases = (*codes.phrases, n_themes, float(features.phrase_weight),
+                        bool(features.title_phrases))
+        self.lsa = _lsa_arrays(features)
         self.representation = _representation_arrays(codes, features)
 
     @classmethod
@@ -80,19 +82,22 @@ class CompiledScorer:
 
     def logits(self, title: str, abstract: str) -> np.ndarray:
         """Raw classifier logits ``(n_labels,)`` of one paper."""
+        return self._run(title, abstract, self._raw)
+
+    def scores(self, title: str, abstract: str) -> np.ndarray:
+        """Calibrated scores ``(1, n_labels)``, as ``scores_from_row`` gives them."""
+        return self._run(title, abstract, self.calibration)[None, :]
+
+    def _run(self, title: str, abstract: str, calibration: tuple) -> np.ndarray:
         if title.isascii() and abstract.isascii():  # most papers: one compiled call
             return self._ascii_kernel(
                 np.frombuffer(title.encode("ascii"), dtype=np.uint8),
                 np.frombuffer(abstract.encode("ascii"), dtype=np.uint8), self.ascii_table,
-                (self.codes.unknown_content, self.codes.unknown_other), self.words,
-                self.phrases, self.lsa, self.representation, self.classifier)
+                self._unknown, self.words, self.phrases, self.lsa, self.representation,
+                self.classifier, calibration)
         return self._kernel(self.encode(title), self.encode(abstract), self.words,
-                            self.phrases, self.lsa, self.representation, self.classifier)
-
-    def scores(self, title: str, abstract: str) -> np.ndarray:
-        """Calibrated scores ``(1, n_labels)``, as ``scores_from_row`` gives them."""
-        return calibrated(self.logits(title, abstract)[None, :], self.threshold_logits,
-                          self.slopes)
+                            self.phrases, self.lsa, self.representation, self.classifier,
+                            calibration)
 
 
 def _ascii_table(codes: LemmaCodes, kernel) -> tuple[np.ndarray, np.ndarray]:
@@ -120,54 +125,25 @@ def _ascii_table(codes: LemmaCodes, kernel) -> tuple[np.ndarray, np.ndarray]:
     return kernel.hash_table(hashes, np.array(word_codes, dtype=np.int64), capacity)
 
 
-def _phrase_arrays(codes: LemmaCodes, features: ThemeFeatures) -> tuple:
-    """The taxonomy phrases as padded code rows grouped by first code, longest first (the
-    order :meth:`PhraseIndex.matches` tries them), each with its themes in CSR form."""
-    index = codes.phrase_index
-    if index is None:
-        empty = np.zeros(0, dtype=np.int64)
-        return (np.zeros((0, 1), dtype=np.int64), empty, np.zeros(codes.n_codes + 1, np.int64),
-                np.zeros(1, np.int64), empty, 0, 0.0, False)
-    table = index.table()
-    ordered = sorted(table, key=lambda key: (key[0], -len(key)))
-    width = max(len(key) for key in ordered)
-    rows = np.full((len(ordered), width), -1, dtype=np.int64)
-    lengths = np.array([len(key) for key in ordered], dtype=np.int64)
-    for i, key in enumerate(ordered):
-        rows[i, :len(key)] = key
-    firsts = np.array([key[0] for key in ordered], dtype=np.int64)
-    # rows of first code c: starts[c]:starts[c + 1]
-    starts = np.searchsorted(firsts, np.arange(codes.n_codes + 1)).astype(np.int64)
-    theme_starts = np.zeros(len(ordered) + 1, dtype=np.int64)
-    np.cumsum([len(table[key]) for key in ordered], out=theme_starts[1:])
-    themes = np.array([t for key in ordered for t in table[key]], dtype=np.int64)
-    return (rows, lengths, starts, theme_starts, themes, index.n_themes,
-            float(features.phrase_weight), bool(features.title_phrases))
-
-
-def _lsa_arrays(codes: LemmaCodes, features: ThemeFeatures) -> tuple:
-    if codes.lsa_columns is None:
-        return (np.full(codes.n_codes, -1, dtype=np.int64), np.zeros(0),
-                np.zeros((0, 0), dtype=np.float32), 0.0)
-    return (codes.lsa_columns, np.asarray(features.lsa_idf_, dtype=np.float64),
+def _lsa_arrays(features: ThemeFeatures) -> tuple:
+    if features.lsa_projection_ is None:
+        return (np.zeros(0), np.zeros((0, 0), dtype=np.float32), 0.0)
+    return (np.asarray(features.lsa_idf_, dtype=np.float64),
             np.ascontiguousarray(features.lsa_projection_, dtype=np.float32),
             float(features.lsa_weight))
 
 
 def _representation_arrays(codes: LemmaCodes, features: ThemeFeatures) -> tuple:
     representation = features.representation
-    table = codes.representation_table
-    if representation is None or table is None:
-        return (NO_REPRESENTATION, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0),
-                np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32), False, 0.0)
-    mode = DIRECTION if representation.normalise else PROBABILITY
+    if representation is None:
+        return (NO_REPRESENTATION, *codes.term_pairs, np.zeros(0),
+                np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32), 0.0)
     if representation.activation not in ("linear", "sigmoid"):
         raise ValueError(f"unknown activation {representation.activation!r}")
     if (representation.activation == "linear") != representation.normalise:
         raise ValueError("a linear representation is a direction, a sigmoid one a probability")
-    has_phrases = bool(representation._lookup.phrases)
-    return (mode, table.keys, table.columns,
+    return (DIRECTION if representation.normalise else PROBABILITY, *codes.term_pairs,
             np.asarray(representation.idf, dtype=np.float64),
             np.ascontiguousarray(representation.projection, dtype=np.float32),
-            np.asarray(representation.intercept, dtype=np.float32), has_phrases,
+            np.asarray(representation.intercept, dtype=np.float32),
             float(features.representation_weight))

@@ -1,23 +1,19 @@
-"""One paper's features over integer lemma codes: the single-abstract scoring path.
+"""A fitted :class:`~tagger.features.ThemeFeatures` as integer tables, for the compiled
+one-paper path (:mod:`tagger.compiled`).
 
-Why: the API tags one abstract per request, and there the string path (lemma dict, content
-filter, a Counter of word and word-pair tuples, then one dict probe per n-gram in each of three
-vocabularies) spends most of its time in interpreter loops and in probing large dicts whose
-entries a busy server rarely finds in the CPU cache (issue 11, ``benchmarks/request_path.py``).
-Here every lemma any fitted vocabulary knows gets a small integer code once per loaded model;
-a paper becomes two integer arrays (title, abstract) by ONE dict probe per word in a memo from
-surface word to code, and everything after that is a fixed number of NumPy calls whatever the
-abstract's length: content-word mask, n-gram keys (a word pair is one int64), one ``np.unique``
-to count them, and ``searchsorted``/``take`` into sorted key arrays per vocabulary.
-
-The features are exactly :meth:`tagger.features.ThemeFeatures.transform_lemmatised`'s row
-(tested on real and generated text): codes only replace strings where equality is all that
-matters. Unknown words keep a place in the sequence (so they still separate word pairs, as in
-the string path) under one of two codes that no vocabulary contains.
+Every lemma that any fitted vocabulary (word n-grams, LSA, feed representation, taxonomy
+phrases) knows gets a small integer code; unknown words get one of two extra codes (a content
+word, or a word the features drop), so they keep their place in a sentence and still separate
+word pairs as on the string path. What a scorer needs to know about a code sits in ONE row of
+:attr:`LemmaCodes.info` (a few int32s, one cache line): looking a word up in every vocabulary
+touches one line of memory instead of a dict entry and a key string per vocabulary, which is
+what a busy server's cold CPU caches pay for (``benchmarks/request_path.py``, issue 11).
+Word pairs are found from their first word's row: a short sorted run of second words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +22,16 @@ from tagger.text import _lemma_table, words
 
 if TYPE_CHECKING:
     from tagger.features import ThemeFeatures
+
+# Columns of LemmaCodes.info, one row per code.
+CONTENT = 0  # 1 for a content word (n-grams are made of these), else 0
+WORD = 1  # word-block column of the unigram, or -1
+LSA = 2  # LSA-vocabulary column, or -1
+TERM = 3  # feed-representation term of the unigram, or -1
+WORD_PAIRS = 4  # [4], [5]: the code's run in word_pairs (pairs it starts)
+TERM_PAIRS = 6  # [6], [7]: the code's run in term_pairs (collocations it starts)
+PHRASES = 8  # [8], [9]: the code's run in the phrase rows (phrases it starts)
+INFO_COLUMNS = 10
 
 
 class _SurfaceCodes(dict):
@@ -59,50 +65,26 @@ class _SurfaceCodes(dict):
         return code
 
 
-class _GramTable:
-    """A vocabulary of n-gram keys (see :meth:`LemmaCodes.gram_keys`) -> column, as sorted
-    arrays: looking up all of a paper's distinct n-grams is one ``searchsorted``."""
-
-    def __init__(self, columns_by_key: dict[int, int]):
-        keys = np.fromiter(columns_by_key.keys(), dtype=np.int64, count=len(columns_by_key))
-        columns = np.fromiter(columns_by_key.values(), dtype=np.int64,
-                              count=len(columns_by_key))
-        order = np.argsort(keys)
-        # A sentinel past every real key, so ``searchsorted`` never points outside the array.
-        self.keys = np.append(keys[order], np.iinfo(np.int64).max)
-        self.columns = np.append(columns[order], -1)
-
-    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(which, columns)``: the positions of ``keys`` found in the table, their columns."""
-        positions = np.searchsorted(self.keys, keys)
-        which = np.flatnonzero(self.keys.take(positions) == keys)
-        return which, self.columns.take(positions.take(which))
-
-
 class LemmaCodes:
-    """A fitted :class:`ThemeFeatures` compiled to integer tables for one paper at a time.
+    """The integer tables of a fitted :class:`ThemeFeatures`.
 
     Build it with :meth:`compile` (None when a block has no integer form, e.g. a custom
-    representation object: the caller then uses the batch path)."""
+    representation object: the caller then keeps the string path)."""
 
     def __init__(self, features: ThemeFeatures):
         from tagger.features import is_content_word
 
-        self.features = features
         word_lookup, lsa_lookup = features.word_lookup_, features.lsa_lookup_
         representation = features.representation
+        term_lookup = representation._lookup if representation is not None else None
         phrase_index = features.phrase_index_
         lemmas = set(word_lookup.unigrams)
-        for first, following in word_lookup.bigrams.items():
-            lemmas.add(first)
-            lemmas.update(following)
+        lemmas.update(_pair_lemmas(word_lookup.bigrams))
         if lsa_lookup is not None:
             lemmas.update(lsa_lookup.unigrams)
-        if representation is not None:
-            lemmas.update(representation._lookup.unigrams)
-            for first, following in representation._lookup.phrases.items():
-                lemmas.add(first)
-                lemmas.update(following)
+        if term_lookup is not None:
+            lemmas.update(term_lookup.unigrams)
+            lemmas.update(_pair_lemmas(term_lookup.phrases))
         if phrase_index is not None:
             for phrase in phrase_index.table():
                 lemmas.update(phrase)
@@ -111,29 +93,23 @@ class LemmaCodes:
         known = len(self.lemmas)
         self.unknown_content, self.unknown_other = known, known + 1
         self.n_codes = known + 2
-        self.is_content = np.array([is_content_word(x) for x in self.lemmas] + [True, False])
         self.surface = _SurfaceCodes(self.codes, self.unknown_content, self.unknown_other)
 
-        code = self.codes.__getitem__
-        self.word_table = _GramTable(
-            {code(w): j for w, j in word_lookup.unigrams.items()}
-            | {self.pair_key(code(a), code(b)): j for (a, b), j in word_lookup.pairs.items()})
-        self.word_idf = features.word_idf_
-        self.lsa_columns = None
-        if features.lsa_projection_ is not None:
-            # Unigram keys are the codes themselves: a direct array beats a search here.
-            self.lsa_columns = np.full(self.n_codes, -1, dtype=np.int64)
-            for w, j in lsa_lookup.unigrams.items():
-                self.lsa_columns[code(w)] = j
-        self.representation_table = None
-        if representation is not None:
-            lookup = representation._lookup
-            self.representation_table = _GramTable(
-                {code(w): j for w, j in lookup.unigrams.items()}
-                | {self.pair_key(code(a), code(b)): j
-                   for a, following in lookup.phrases.items() for b, j in following.items()})
+        info = np.full((self.n_codes, INFO_COLUMNS), -1, dtype=np.int32)
+        info[:, CONTENT] = [is_content_word(x) for x in self.lemmas] + [1, 0]
+        info[:, WORD_PAIRS:] = 0  # empty runs
+        self.info = info
+        self._fill(WORD, word_lookup.unigrams)
+        self.word_pairs = self._pair_runs(WORD_PAIRS, word_lookup.bigrams)
+        if lsa_lookup is not None and features.lsa_projection_ is not None:
+            self._fill(LSA, lsa_lookup.unigrams)
+        self.term_pairs = self._pair_runs(TERM_PAIRS, {})
+        if term_lookup is not None:
+            self._fill(TERM, term_lookup.unigrams)
+            self.term_pairs = self._pair_runs(TERM_PAIRS, term_lookup.phrases)
         self.phrase_index = (phrase_index.recoded(self.codes) if phrase_index is not None
                              else None)
+        self.phrases = self._phrase_rows()
 
     @classmethod
     def compile(cls, features: ThemeFeatures) -> LemmaCodes | None:
@@ -146,11 +122,41 @@ class LemmaCodes:
             return None
         return cls(features)
 
-    # -- keys ------------------------------------------------------------------------------
+    def _fill(self, column: int, columns_by_lemma: dict[str, int]) -> None:
+        for lemma, j in columns_by_lemma.items():
+            self.info[self.codes[lemma], column] = j
 
-    def pair_key(self, first: int, second: int) -> int:
-        """The n-gram key of a word pair: above every unigram key (the codes themselves)."""
-        return self.n_codes * (1 + first) + second
+    def _pair_runs(self, column: int,
+                   following: dict[str, dict[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``first -> {second: column}`` as ``(seconds, columns)`` sorted by (first,
+        second), each first code's run recorded in ``info[:, column:column + 2]``."""
+        pairs = sorted((self.codes[a], self.codes[b], j)
+                       for a, seconds in following.items() for b, j in seconds.items())
+        firsts = np.array([p[0] for p in pairs], dtype=np.int64)
+        starts = np.searchsorted(firsts, np.arange(self.n_codes + 1))
+        self.info[:, column] = starts[:-1]
+        self.info[:, column + 1] = starts[1:]
+        return (np.array([p[1] for p in pairs], dtype=np.int64),
+                np.array([p[2] for p in pairs], dtype=np.int64))
+
+    def _phrase_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The taxonomy phrases as ``(rows, lengths, theme_starts, themes)``: code rows padded
+        with -1, grouped by first code (its run in ``info[:, PHRASES:PHRASES + 2]``) and
+        longest first, the order :meth:`PhraseIndex.matches` tries them; each row's themes
+        are ``themes[theme_starts[r]:theme_starts[r + 1]]``."""
+        table = self.phrase_index.table() if self.phrase_index is not None else {}
+        ordered = sorted(table, key=lambda key: (key[0], -len(key)))
+        rows = np.full((len(ordered), max(map(len, ordered), default=1)), -1, dtype=np.int64)
+        for i, key in enumerate(ordered):
+            rows[i, :len(key)] = key
+        starts = np.searchsorted(np.array([key[0] for key in ordered], dtype=np.int64),
+                                 np.arange(self.n_codes + 1))
+        self.info[:, PHRASES] = starts[:-1]
+        self.info[:, PHRASES + 1] = starts[1:]
+        theme_starts = np.zeros(len(ordered) + 1, dtype=np.int64)
+        np.cumsum([len(table[key]) for key in ordered], out=theme_starts[1:])
+        themes = np.array([t for key in ordered for t in table[key]], dtype=np.int64)
+        return rows, np.array(list(map(len, ordered)), dtype=np.int64), theme_starts, themes
 
     def encode(self, text: str) -> np.ndarray:
         """The lemma codes of a text's words, in order (unknown words included)."""
@@ -158,89 +164,8 @@ class LemmaCodes:
         return np.fromiter(map(self.surface.__getitem__, found), dtype=np.int64,
                            count=len(found))
 
-    def gram_keys(self, content: np.ndarray) -> np.ndarray:
-        """Unigram and adjacent-pair keys of a content-word code sequence."""
-        pairs = self.n_codes * (1 + content[:-1]) + content[1:]
-        return np.concatenate([content, pairs])
 
-    # -- the row ---------------------------------------------------------------------------
-
-    def row(self, title: str, abstract: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One paper's features as ``(columns, values, dense)``: the word block's entries
-        (a column may occur twice, the title's row adding to the paper's; a dot product
-        sums them) and every dense block side by side (columns ``n_word_features_`` on),
-        as :meth:`CalibratedMultiLabelLogistic.scores_from_row` takes them."""
-        features = self.features
-        title_codes, abstract_codes = self.encode(title), self.encode(abstract)
-        is_content = self.is_content
-        title_content = title_codes[is_content.take(title_codes)]
-        abstract_content = abstract_codes[is_content.take(abstract_codes)]
-        # n-grams never cross the title/abstract boundary: each field's keys apart
-        title_keys = self.gram_keys(title_content)
-        keys, counts = np.unique(np.concatenate([title_keys, self.gram_keys(abstract_content)]),
-                                 return_counts=True)
-        log_tf = np.log(counts) + 1.0
-        columns, values = self._tfidf(keys, log_tf)
-        if features.title_weight and len(title_content):
-            own_keys, own_counts = np.unique(title_keys, return_counts=True)
-            own_columns, own_values = self._tfidf(own_keys, np.log(own_counts) + 1.0)
-            columns = np.concatenate([columns, own_columns])
-            values = np.concatenate([values, own_values * features.title_weight])
-        blocks = self._phrase_blocks(title_codes, abstract_codes)
-        if self.lsa_columns is not None:
-            blocks.append(self._lsa_vector(keys, log_tf))
-        if self.representation_table is not None:
-            blocks.append(self._representation_vector(title_content, abstract_content))
-        dense = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
-        return columns, values, dense
-
-    def _tfidf(self, keys: np.ndarray, log_tf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Word-block columns and L2-normalised TF-IDF values of counted n-gram keys (those
-        outside the vocabulary weigh nothing, so they are simply left out)."""
-        which, columns = self.word_table.find(keys)
-        values = log_tf.take(which) * self.word_idf.take(columns)
-        norm = float(np.sqrt(values @ values)) or 1.0
-        return columns, values / norm
-
-    def _phrase_blocks(self, title_codes: np.ndarray,
-                       abstract_codes: np.ndarray) -> list[np.ndarray]:
-        index = self.phrase_index
-        if index is None:
-            return []
-        title = np.array(index.counts(title_codes.tolist()), dtype=np.float32)
-        paper = title + np.array(index.counts(abstract_codes.tolist()), dtype=np.float32)
-        weight = np.float32(self.features.phrase_weight)
-        blocks = [np.log1p(paper) * weight]
-        if self.features.title_phrases:
-            blocks.append(np.log1p(title) * weight)
-        return blocks
-
-    def _lsa_vector(self, keys: np.ndarray, log_tf: np.ndarray) -> np.ndarray:
-        from tagger.features import scaled_to_length
-
-        features = self.features
-        unigrams = np.flatnonzero(keys < self.n_codes)  # the LSA vocabulary has no pairs
-        columns = self.lsa_columns.take(keys.take(unigrams))
-        used = np.flatnonzero(columns >= 0)
-        columns = columns.take(used)
-        values = log_tf.take(unigrams.take(used)) * features.lsa_idf_.take(columns)
-        norm = float(np.sqrt(values @ values)) or 1.0
-        projected = (values / norm).astype(np.float32) @ features.lsa_projection_.take(
-            columns, axis=0)
-        return scaled_to_length(projected, features.lsa_weight)
-
-    def _representation_vector(self, title_content: np.ndarray,
-                               abstract_content: np.ndarray) -> np.ndarray:
-        """The feed representation reads title and abstract as one word list (a collocation
-        may span the boundary there), so its n-grams are counted on the joined sequence."""
-        from tagger.features import scaled_representation
-
-        representation = self.features.representation
-        keys, counts = np.unique(self.gram_keys(np.concatenate([title_content,
-                                                                abstract_content])),
-                                 return_counts=True)
-        which, terms = self.representation_table.find(keys)
-        vector = representation.from_term_counts(terms, counts.take(which))
-        return scaled_representation(representation, vector,
-                                     self.features.representation_weight)
-
+def _pair_lemmas(following: dict[str, dict[str, int]]) -> Iterable[str]:
+    for first, seconds in following.items():
+        yield first
+        yield from seconds

@@ -70,7 +70,7 @@ def text_problem(name: str, value: str) -> str | None:
     """NUL characters and lone surrogates (legal as JSON escapes, not in text) are refused."""
     if "\x00" in value:
         return f"{name} contains a NUL character"
-    if _SURROGATE.search(value):
+    if not value.isascii() and _SURROGATE.search(value):  # isascii: O(1), no scan
         return f"{name} contains an unpaired surrogate (\\ud800-\\udfff)"
     return None
 
