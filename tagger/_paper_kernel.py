@@ -281,103 +281,128 @@ def _dense_width(phrases, lsa, representation):
     return width
 
 
-# -- words to codes (ASCII text) ---------------------------------------------------------------
-# ``tagger.text.words`` on ASCII text: maximal runs of letters and digits, lowercased. Here each
-# run is hashed (64-bit FNV-1a of its lowercase bytes) while it is read, and the hash is looked
-# up in an open-addressing table of the words whose code is not the default one, so no Python
-# string is ever made for a word.
+# -- words to codes --------------------------------------------------------------------------
+# ``tagger.text.words``: maximal runs of letters and digits of the lowercased text. Here the
+# UTF-8 bytes are decoded, each character lowercased and classified through per-character
+# tables (``tagger.compiled.character_tables``), and each word hashed (64-bit FNV-1a of its
+# lowercase UTF-8 bytes) while it is read; the hash is looked up in an open-addressing table
+# of the words whose code is not the default one, so no Python string is made for a word.
+# Text whose lowercasing needs context or more than one character (a capital sigma, a
+# character outside the Basic Multilingual Plane, ...) is reported, and read in Python.
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
+WORD_CHARACTER, DIGIT = 1, 2  # bits of the character-kind table
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _word_byte(byte):
-    """The lowercase byte of an ASCII letter or digit, or 0 for any other byte."""
-    if 97 <= byte <= 122 or 48 <= byte <= 57:
-        return byte
-    if 65 <= byte <= 90:
-        return byte + 32
-    return 0
+def _fnv(value, byte):
+    return (value ^ np.uint64(byte)) * _FNV_PRIME
 
 
 @njit(cache=True, nogil=True)
-def word_hashes(data):
-    """The hash of every word of an ASCII byte array, and whether it is all digits and its
-    length (for the default code of a word the table does not hold)."""
+def word_hashes(data, lower, kind):
+    """``(hashes, defaults, ok)`` for the words of UTF-8 ``data``: each word's hash, whether
+    a word outside the table would be dropped (one character or all digits) or kept, and
+    False when the text needs the Python reader (then the arrays mean nothing)."""
     hashes = np.empty(len(data) // 2 + 1, dtype=np.uint64)
-    kinds = np.empty(len(data) // 2 + 1, dtype=np.int64)  # 1: one letter or all digits
+    dropped = np.empty(len(data) // 2 + 1, dtype=np.int64)
     n = 0
+    value = _FNV_OFFSET
+    length = 0  # characters in the current word (0: between words)
+    digits = True
     i = 0
     size = len(data)
-    while i < size:
-        byte = _word_byte(data[i])
-        if byte == 0:
+    while i <= size:
+        if i == size:
+            character = 32  # a space ends the last word
             i += 1
-            continue
-        start = i
-        digits = True
-        value = _FNV_OFFSET
-        while i < size:
-            byte = _word_byte(data[i])
-            if byte == 0:
-                break
-            value = (value ^ np.uint64(byte)) * _FNV_PRIME
-            digits = digits and 48 <= byte <= 57
-            i += 1
-        hashes[n] = value
-        kinds[n] = 1 if digits or i - start == 1 else 0
-        n += 1
-    return hashes[:n], kinds[:n]
+        else:
+            byte = data[i]
+            if byte < 0x80:
+                character = byte
+                i += 1
+            elif byte < 0xE0:
+                character = ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F)
+                i += 2
+            elif byte < 0xF0:
+                character = ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (
+                    data[i + 2] & 0x3F)
+                i += 3
+            else:  # outside the Basic Multilingual Plane
+                return hashes[:0], dropped[:0], False
+        lowered = lower[character]
+        if lowered < 0:
+            return hashes[:0], dropped[:0], False
+        flags = kind[character]
+        if flags & WORD_CHARACTER:
+            if lowered < 0x80:
+                value = _fnv(value, lowered)
+            elif lowered < 0x800:
+                value = _fnv(_fnv(value, 0xC0 | (lowered >> 6)), 0x80 | (lowered & 0x3F))
+            else:
+                value = _fnv(_fnv(_fnv(value, 0xE0 | (lowered >> 12)),
+                                  0x80 | ((lowered >> 6) & 0x3F)), 0x80 | (lowered & 0x3F))
+            length += 1
+            digits = digits and (flags & DIGIT) != 0
+        elif length:
+            hashes[n] = value
+            dropped[n] = 1 if digits or length == 1 else 0
+            n += 1
+            value = _FNV_OFFSET
+            length = 0
+            digits = True
+    return hashes[:n], dropped[:n], True
 
 
 @njit(cache=True, nogil=True)
 def hash_table(hashes, codes, capacity):
-    """Open addressing (linear probing) of ``hashes -> codes``; ``capacity`` a power of two
-    larger than the number of keys, 0 the empty slot (no word hashes to 0 in practice: a
-    word that did would simply take the default code)."""
-    keys = np.zeros(capacity, dtype=np.uint64)
-    values = np.full(capacity, -1, dtype=np.int64)
+    """Open addressing (linear probing) of ``hashes -> codes`` as rows ``(key, code)`` (one
+    cache line per probe); ``capacity`` a power of two larger than the number of keys, key 0
+    the empty slot (a word hashing to 0 would simply take the default code)."""
+    table = np.zeros((capacity, 2), dtype=np.uint64)
     mask = np.uint64(capacity - 1)
     for i in range(len(hashes)):
         slot = hashes[i] & mask
-        while keys[slot] != 0 and keys[slot] != hashes[i]:
+        while table[slot, 0] != 0 and table[slot, 0] != hashes[i]:
             slot = (slot + np.uint64(1)) & mask
-        keys[slot] = hashes[i]
-        values[slot] = codes[i]
-    return keys, values
+        table[slot, 0] = hashes[i]
+        table[slot, 1] = np.uint64(codes[i])
+    return table
 
 
 @njit(cache=True, nogil=True)
-def ascii_codes(data, keys, values, unknown_content, unknown_other):
-    """Lemma codes of the words of an ASCII byte array: the table's code, else the default
-    (a word outside the table is its own lemma and no vocabulary has it: unknown content,
-    unless it is one letter or all digits)."""
-    hashes, kinds = word_hashes(data)
-    mask = np.uint64(len(keys) - 1)
+def text_codes(data, reader):
+    """``(codes, ok)``: lemma codes of the words of UTF-8 ``data``: the table's code, else
+    the default (a word outside the table is its own lemma and no vocabulary has it:
+    unknown content, unless it is one character or all digits)."""
+    table, lower, kind, unknown_content, unknown_other = reader
+    hashes, dropped, ok = word_hashes(data, lower, kind)
+    mask = np.uint64(len(table) - 1)
     out = np.empty(len(hashes), dtype=np.int64)
     for i in range(len(hashes)):
         value = hashes[i]
         slot = value & mask
         code = -1
-        while keys[slot] != 0:
-            if keys[slot] == value:
-                code = values[slot]
+        while table[slot, 0] != 0:
+            if table[slot, 0] == value:
+                code = np.int64(table[slot, 1])
                 break
             slot = (slot + np.uint64(1)) & mask
         if code < 0:
-            code = unknown_other if kinds[i] else unknown_content
+            code = unknown_other if dropped[i] else unknown_content
         out[i] = code
-    return out
+    return out, ok
 
 
 @njit(cache=True, nogil=True)
-def ascii_paper_scores(title, abstract, ascii_table, unknown, words, phrases, lsa,
-                       representation, classifier, calibration):
-    """:func:`paper_scores` of a paper whose title and abstract are ASCII byte arrays: one
-    call from Python for the whole paper."""
-    keys, values = ascii_table
-    unknown_content, unknown_other = unknown
-    return paper_scores(ascii_codes(title, keys, values, unknown_content, unknown_other),
-                        ascii_codes(abstract, keys, values, unknown_content, unknown_other),
-                        words, phrases, lsa, representation, classifier, calibration)
+def text_paper_scores(title, abstract, reader, words, phrases, lsa, representation,
+                      classifier, calibration):
+    """``(scores, ok)``: :func:`paper_scores` of a paper given as UTF-8 bytes, in one call
+    from Python; not ok when a field needs the Python reader."""
+    title_codes, title_ok = text_codes(title, reader)
+    abstract_codes, abstract_ok = text_codes(abstract, reader)
+    if not (title_ok and abstract_ok):
+        return np.zeros(0), False
+    return paper_scores(title_codes, abstract_codes, words, phrases, lsa, representation,
+                        classifier, calibration), True

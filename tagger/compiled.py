@@ -19,6 +19,7 @@ a model). Scores equal the string path's to float rounding (tested).
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING
 
@@ -44,16 +45,16 @@ class CompiledScorer:
         # missing, which compile_one_paper reports)
         _paper_kernel = importlib.import_module("tagger._paper_kernel")
         self._kernel = _paper_kernel.paper_scores
-        self._ascii_codes = _paper_kernel.ascii_codes
-        self._ascii_kernel = _paper_kernel.ascii_paper_scores
+        self._text_codes = _paper_kernel.text_codes
+        self._text_kernel = _paper_kernel.text_paper_scores
         self.codes = codes
-        self.ascii_table = _ascii_table(codes, _paper_kernel)
+        self.reader = (_word_table(codes, _paper_kernel), *character_tables(),
+                       codes.unknown_content, codes.unknown_other)
         coef = np.ascontiguousarray(classifier.coef_t_, dtype=np.float32)
         self.classifier = (coef, np.asarray(classifier.intercept_, dtype=np.float64))
         self.calibration = (np.asarray(classifier.threshold_logits_, dtype=np.float64),
                             np.asarray(classifier.slopes_, dtype=np.float64))
         self._raw = (np.zeros(0), np.zeros(0))  # no calibration: raw logits
-        self._unknown = (codes.unknown_content, codes.unknown_other)
         self.words = (codes.info, *codes.word_pairs,
                       np.asarray(features.word_idf_, dtype=np.float64),
                       float(features.title_weight))
@@ -71,13 +72,14 @@ class CompiledScorer:
         return None if codes is None else cls(features, classifier, codes)
 
     def encode(self, text: str) -> np.ndarray:
-        """The lemma codes of a text's words: ASCII text (most abstracts) in compiled code,
-        other text through :meth:`LemmaCodes.encode` (same codes, tested)."""
-        if text.isascii():
-            keys, values = self.ascii_table
-            return self._ascii_codes(np.frombuffer(text.encode("ascii"), dtype=np.uint8),
-                                     keys, values, self.codes.unknown_content,
-                                     self.codes.unknown_other)
+        """The lemma codes of a text's words: read in compiled code, or (for the rare text
+        that needs it, see ``_paper_kernel``) by :meth:`LemmaCodes.encode`; the same codes
+        either way (tested)."""
+        data = _utf8(text)
+        if data is not None:
+            codes, ok = self._text_codes(data, self.reader)
+            if ok:
+                return codes
         return self.codes.encode(text)
 
     def logits(self, title: str, abstract: str) -> np.ndarray:
@@ -89,38 +91,71 @@ class CompiledScorer:
         return self._run(title, abstract, self.calibration)[None, :]
 
     def _run(self, title: str, abstract: str, calibration: tuple) -> np.ndarray:
-        if title.isascii() and abstract.isascii():  # most papers: one compiled call
-            return self._ascii_kernel(
-                np.frombuffer(title.encode("ascii"), dtype=np.uint8),
-                np.frombuffer(abstract.encode("ascii"), dtype=np.uint8), self.ascii_table,
-                self._unknown, self.words, self.phrases, self.lsa, self.representation,
-                self.classifier, calibration)
+        title_data, abstract_data = _utf8(title), _utf8(abstract)
+        if title_data is not None and abstract_data is not None:  # one compiled call
+            scores, ok = self._text_kernel(title_data, abstract_data, self.reader, self.words,
+                                           self.phrases, self.lsa, self.representation,
+                                           self.classifier, calibration)
+            if ok:
+                return scores
         return self._kernel(self.encode(title), self.encode(abstract), self.words,
                             self.phrases, self.lsa, self.representation, self.classifier,
                             calibration)
 
 
-def _ascii_table(codes: LemmaCodes, kernel) -> tuple[np.ndarray, np.ndarray]:
-    """The words whose code is not the default one (see ``_paper_kernel.ascii_codes``): every
-    coded lemma, every word the lemma table maps, every stop word, as a hash table. ASCII
-    words only (the table serves ASCII text); a word is one token, so letters and digits."""
+def _utf8(text: str) -> np.ndarray | None:
+    """The text's UTF-8 bytes as an array, or None for text UTF-8 cannot hold (a lone
+    surrogate: the API refuses those, a file reader may not)."""
+    try:
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+
+
+@functools.cache
+def character_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per character of the Basic Multilingual Plane: its lowercase (-1 where lowercasing
+    needs context, as a capital sigma does, or gives more than one character) and the kind
+    of that lowercase character (``WORD_CHARACTER``: letter or digit, as ``str.isalnum``
+    and so ``tagger.text``'s token pattern see it; ``DIGIT``: ``str.isdigit``). Built once
+    per process (~0.05 s)."""
+    from tagger._paper_kernel import DIGIT, WORD_CHARACTER
+
+    lower = np.full(0x10000, -1, dtype=np.int32)
+    kind = np.zeros(0x10000, dtype=np.uint8)
+    for code_point in range(0x10000):
+        if 0xD800 <= code_point <= 0xDFFF or code_point == 0x3A3:  # surrogates, capital sigma
+            continue
+        lowered = chr(code_point).lower()
+        if len(lowered) != 1 or ord(lowered) >= 0x10000:
+            continue
+        lower[code_point] = ord(lowered)
+        kind[code_point] = (WORD_CHARACTER * lowered.isalnum()) | (DIGIT * lowered.isdigit())
+    return lower, kind
+
+
+def _word_table(codes: LemmaCodes, kernel) -> np.ndarray:
+    """The words whose code is not the default one (see ``_paper_kernel.text_codes``): every
+    coded lemma, every word the lemma table maps, every stop word, as a hash table. Only
+    words the compiled reader reads as one word are needed (the others never occur)."""
     from tagger.text import STOPWORDS, _lemma_table
 
+    lower, _kind = character_tables()
     candidates = set(_lemma_table()) | set(codes.lemmas) | STOPWORDS
     words, word_codes = [], []
     for word in sorted(candidates):
-        if not (word.isascii() and word.isalnum() and word == word.lower()):
-            continue
+        if not (word.isalnum() and all(lower[min(ord(c), 0xFFFF)] == ord(c) for c in word)):
+            continue  # not one lowercase word of characters the compiled reader knows
         code = codes.surface.code_of(word)
         default = (codes.unknown_other if len(word) == 1 or word.isdigit()
                    else codes.unknown_content)
         if code != default:
             words.append(word)
             word_codes.append(code)
-    hashes, _kinds = kernel.word_hashes(
-        np.frombuffer(" ".join(words).encode("ascii"), dtype=np.uint8))
-    if len(hashes) != len(words) or len(np.unique(hashes)) != len(words):
-        raise ValueError("two words of the lemma table share a hash")  # never seen; guarded
+    hashes, _dropped, ok = kernel.word_hashes(
+        np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8), *character_tables())
+    if not ok or len(hashes) != len(words) or len(np.unique(hashes)) != len(words):
+        raise ValueError("the word table cannot be hashed")  # never seen; guarded
     capacity = 1 << (2 * len(words)).bit_length()
     return kernel.hash_table(hashes, np.array(word_codes, dtype=np.int64), capacity)
 

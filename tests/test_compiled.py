@@ -17,7 +17,7 @@ from tagger.phrases import PhraseIndex
 from tagger.representations import fit_feed_representation
 from tagger.taxonomy import load_taxonomy
 from tagger.text import lemmas
-from tests.conftest import make_labelled_corpus
+from tests.conftest import SHIPPED_MODEL, make_labelled_corpus
 from tests.test_representations import generated_corpus, labelled_papers
 
 from .test_estimator import as_xy
@@ -152,18 +152,52 @@ def test_a_recoded_phrase_index_finds_the_same_matches():
     assert index.counts(words) == [2, 1, 1]
 
 
-def test_ascii_text_is_coded_in_compiled_code_exactly_as_in_python(model):
-    """The compiled word reader (hash table of the words whose code is not the default)
-    gives the Python reader's codes: case, inflections mapped by the lemma table, stop words,
-    digits, single letters, unknown words, separators (``_`` and ``-`` included)."""
+def test_text_is_coded_in_compiled_code_exactly_as_in_python(model):
+    """The compiled word reader (UTF-8, per-character lowercase and kind tables, a hash table
+    of the words whose code is not the default) gives the Python reader's codes: case,
+    inflections mapped by the lemma table, stop words, digits, single letters, unknown words,
+    separators (``_`` and ``-`` included), accents, Greek, ligatures, fullwidth letters."""
     scorer = CompiledScorer.compile(model.features_, model.classifier_)
-    vocabulary = [w for w in scorer.codes.lemmas if w.isascii()][:300]
-    text = " ".join(vocabulary) + (
+    vocabulary = scorer.codes.lemmas[:300]
+    texts = [" ".join(vocabulary) + (
         " Models WERE was are forecasting FORECASTED time-series time_series 2024 x a I"
-        " of the qwertyzx Kalman's, (state) space; 3D 10x b2 ABC.def\ttab\nnewline")
-    codes = scorer.encode(text)
-    np.testing.assert_array_equal(codes, scorer.codes.encode(text))
-    assert scorer.codes.unknown_content in codes and scorer.codes.unknown_other in codes
-    assert len(set(codes.tolist())) > 250
-    unicode = "Modèles d'état — Kalman filter"
-    np.testing.assert_array_equal(scorer.encode(unicode), scorer.codes.encode(unicode))
+        " of the qwertyzx Kalman's, (state) space; 3D 10x b2 ABC.def\ttab\nnewline"),
+        "Modèles d'état — Kalman filter, Straße, αβ-divergence, x² Ⅻ ｆｕｌｌ ﬁnite ǅ é"]
+    for text in texts:
+        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        codes, read = scorer._text_codes(data, scorer.reader)
+        assert read, text
+        np.testing.assert_array_equal(codes, scorer.codes.encode(text))
+        assert scorer.codes.unknown_content in codes and scorer.codes.unknown_other in codes
+    assert len(set(scorer.encode(texts[0]).tolist())) > 250
+
+
+@pytest.mark.parametrize("text", ["ΟΔΟΣ ΣΟΦΙΑΣ", "İstanbul", "emoji 😀 model",
+                                  "lone \ud800 surrogate"])
+def test_text_the_compiled_reader_cannot_take_is_read_in_python(model, text):
+    """Lowercasing that needs context (a final capital sigma) or gives two characters, and
+    characters beyond the Basic Multilingual Plane or lone surrogates, go to the Python
+    reader: same codes, same scores."""
+    scorer = CompiledScorer.compile(model.features_, model.classifier_)
+    np.testing.assert_array_equal(scorer.encode(text), scorer.codes.encode(text))
+    if "\ud800" not in text:
+        data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        assert not scorer._text_codes(data, scorer.reader)[1]
+    assert_compiled_equals_batch(model, [{"title": text, "abstract": "State space model."},
+                                         {"title": "", "abstract": text}])
+
+
+def test_real_abstracts_are_coded_as_in_python(shared_dir):
+    """Every title and abstract of the unlabelled corpus (a fifth of them not ASCII)."""
+    import json
+
+    from tagger.artifact import load_model
+
+    model = load_model(SHIPPED_MODEL).estimator
+    scorer = CompiledScorer.compile(model.features_, model.classifier_)
+    lines = (shared_dir / "corpus" / "unlabelled.jsonl").read_text(encoding="utf-8")
+    texts = [text for line in lines.splitlines()
+             for text in (json.loads(line).get("title") or "", json.loads(line)["abstract"])]
+    assert sum(not text.isascii() for text in texts) > 500
+    for text in texts:
+        np.testing.assert_array_equal(scorer.encode(text), scorer.codes.encode(text), text)
