@@ -69,8 +69,8 @@ class Tagger:
         result: dict = {"id": doc.id, "tags": scores_to_tags(row, self.taxonomy)}
         if all_scores:
             result["scores"] = {
-                theme.id: round(float(score), SCORE_DECIMALS)
-                for theme, score in zip(self.taxonomy.themes, row, strict=True)
+                theme.id: round(score, SCORE_DECIMALS)
+                for theme, score in zip(self.taxonomy.themes, row.tolist(), strict=True)
             }
         return result
 
@@ -85,13 +85,8 @@ def evidence_record(evidence: Evidence) -> dict:
 def scores_to_tags(row: np.ndarray, taxonomy: Taxonomy) -> list[dict]:
     """The one function that turns a row of calibrated scores into tags: every theme scoring
     at least 0.5, best first (ties by taxonomy order). An empty list is a valid answer."""
-    chosen = np.flatnonzero(row >= DECISION_SCORE)
-    chosen = sorted(chosen, key=lambda k: (-row[k], k))
-    return [
-        {
-            "theme": taxonomy.themes[k].id,
-            "label": taxonomy.themes[k].label,
-            "score": round(float(row[k]), SCORE_DECIMALS),
-        }
-        for k in chosen
-    ]
+    values = row.tolist()  # Python floats: cheaper to compare and round than NumPy scalars
+    chosen = sorted((-score, k) for k, score in enumerate(values) if score >= DECISION_SCORE)
+    themes = taxonomy.themes
+    return [{"theme": themes[k].id, "label": themes[k].label,
+             "score": round(-negative, SCORE_DECIMALS)} for negative, k in chosen]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from flask import Response, current_app
 from marshmallow import Schema, ValidationError
 
@@ -32,7 +31,10 @@ def model_ref(tagger: Tagger) -> dict:
 
 
 def json_response(payload: object, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status,
+    """A JSON answer, encoded by orjson: UTF-8 without escapes (as ``ensure_ascii=False``),
+    twenty times faster than ``json.dumps`` on a tag result (issue 11). Non-string keys
+    (marshmallow's per-item error details) are written as strings, as ``json`` does."""
+    return Response(orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS), status=status,
                     mimetype="application/json")
 
 
