@@ -31,6 +31,10 @@ def value(samples: dict, metric: str, **labels) -> float:
 
 
 def test_metrics_count_requests_latency_tags_and_model(api):
+    # Each worker writes its counts once per FLUSH_SECONDS (the scraped worker also just
+    # before answering): earlier tests' requests are all written after two intervals, and
+    # this test's show within one.
+    time.sleep(2 * FLUSH_SECONDS)
     before = scrape(api)
     n = 12
     themes: dict[str, int] = {}
@@ -39,31 +43,36 @@ def test_metrics_count_requests_latency_tags_and_model(api):
         for tag in body["tags"]:
             themes[tag["theme"]] = themes.get(tag["theme"], 0) + 1
     requests.get(api.url("/no/such/path"), timeout=30)
+    assert themes, "the test abstract should get at least one tag"
     labels = {"endpoint": "/v1/tag", "method": "POST", "status": "200"}
-    # Each worker writes its counts once per FLUSH_SECONDS (and the scraped worker just
-    # before answering): the other worker's requests show within one interval.
-    deadline = time.monotonic() + 10 * FLUSH_SECONDS
-    while True:
-        after = scrape(api)
-        counted = value(after, "tagger_http_requests_total", **labels) - value(
-            before, "tagger_http_requests_total", **labels)
-        if counted == n or time.monotonic() > deadline:
-            break
-        time.sleep(FLUSH_SECONDS / 4)
-    assert counted == n
     hist = {"endpoint": "/v1/tag", "status": "200"}
-    assert value(after, "tagger_http_request_duration_seconds_count", **hist) - value(
-        before, "tagger_http_request_duration_seconds_count", **hist) == n
+
+    def grown(after: dict, metric: str, **labels) -> float:
+        return value(after, metric, **labels) - value(before, metric, **labels)
+
+    def expected(after: dict) -> bool:
+        return (grown(after, "tagger_http_requests_total", **labels) == n
+                and grown(after, "tagger_http_request_duration_seconds_count", **hist) == n
+                and value(after, "tagger_http_requests_total", endpoint="unmatched",
+                          method="GET", status="404") >= 1
+                and grown(after, "tagger_documents_tagged_total") == n
+                and all(grown(after, "tagger_tags_predicted_total", theme=theme) == count
+                        for theme, count in themes.items()))
+
+    deadline = time.monotonic() + 10 * FLUSH_SECONDS
+    after = scrape(api)
+    while not expected(after) and time.monotonic() < deadline:
+        time.sleep(FLUSH_SECONDS / 4)
+        after = scrape(api)
+    assert grown(after, "tagger_http_requests_total", **labels) == n
+    assert grown(after, "tagger_http_request_duration_seconds_count", **hist) == n
     assert value(after, "tagger_http_request_duration_seconds_bucket", le="+Inf", **hist) == \
         value(after, "tagger_http_request_duration_seconds_count", **hist)
     assert value(after, "tagger_http_requests_total", endpoint="unmatched", method="GET",
                  status="404") >= 1
-    assert themes, "the test abstract should get at least one tag"
     for theme, count in themes.items():
-        assert value(after, "tagger_tags_predicted_total", theme=theme) - value(
-            before, "tagger_tags_predicted_total", theme=theme) == count
-    assert value(after, "tagger_documents_tagged_total") - value(
-        before, "tagger_documents_tagged_total") == n
+        assert grown(after, "tagger_tags_predicted_total", theme=theme) == count
+    assert grown(after, "tagger_documents_tagged_total") == n
     model = requests.get(api.url("/v1/model"), timeout=30).json()["model"]
     assert value(after, "tagger_model_info", name=model["name"],
                  version=model["version"]) == 1
