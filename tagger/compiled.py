@@ -71,6 +71,13 @@ class CompiledScorer:
         codes = LemmaCodes.compile(features)
         return None if codes is None else cls(features, classifier, codes)
 
+    def warm_up(self) -> None:
+        """Compile (or load from numba's cache) the machine code of both readers now, not in
+        a request: loading it costs ~30 MiB per process, and a server that does it before
+        forking shares that memory between its workers."""
+        self.scores("", "")
+        self.scores("\u03a3", "")  # a capital sigma takes the Python reader
+
     def encode(self, text: str) -> np.ndarray:
         """The lemma codes of a text's words: read in compiled code, or (for the rare text
         that needs it, see ``_paper_kernel``) by :meth:`LemmaCodes.encode`; the same codes

@@ -161,7 +161,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             return f"numba is not available ({error})"
         if scorer is None:
             return "the model's representation has no compiled form"
-        scorer.scores("", "")  # compiles now, or loads the cached machine code
+        scorer.warm_up()  # compiles now, or loads the cached machine code
         self.__dict__["one_paper_scorer_"] = scorer
         return None
 
