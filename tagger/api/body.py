@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import Request, current_app, request
 
 from tagger.api.errors import ApiError
 
@@ -19,7 +19,7 @@ def is_json_media_type(mimetype: str) -> bool:
         mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-def _read_capped(limit: int) -> bytes:
+def _read_capped(request: Request, limit: int) -> bytes:
     """The raw body, at most ``limit`` bytes. With a Content-Length (already checked against
     the limit) Werkzeug reads exactly that; a streamed (chunked) body is read from the server's
     input in blocks and refused with 413 as soon as it passes the limit."""
@@ -42,13 +42,14 @@ def json_body() -> object:
     """The parsed body; :class:`ApiError` 415/400 otherwise. 413 is raised earlier (by
     Content-Length in ``before_request``) or by Werkzeug while streaming a body that has no
     length and turns out too long (``MAX_CONTENT_LENGTH``)."""
-    if not is_json_media_type(request.mimetype):
+    current = request._get_current_object()  # type: ignore[attr-defined] - one proxy lookup
+    if not is_json_media_type(current.mimetype):
         raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.",
-                       details={"content_type": request.content_type or ""})
-    charset = request.mimetype_params.get("charset", "utf-8").lower()
+                       details={"content_type": current.content_type or ""})
+    charset = current.mimetype_params.get("charset", "utf-8").lower()
     if charset not in _JSON_CHARSETS:
         raise ApiError(415, "JSON bodies must be UTF-8.", details={"charset": charset})
-    raw = _read_capped(current_app.config["MAX_CONTENT_LENGTH"])
+    raw = _read_capped(current, current_app.config["MAX_CONTENT_LENGTH"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
