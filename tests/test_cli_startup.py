@@ -23,7 +23,8 @@ status = main(["tag", "--text", "A selective state space model for forecasting."
                "--model", {str(small_model)!r}, "-q"])
 loaded = [name for name in ("scipy.stats._stats_py", "sklearn.linear_model",
                             "sklearn.model_selection", "sklearn.metrics", "pandas",
-                            "sklearn.feature_extraction.text", "scipy.interpolate")
+                            "sklearn.feature_extraction.text", "scipy.interpolate",
+                            "numba")  # the compiled one-paper path is the server's
           if sys.modules.get(name) is not None]
 print(json.dumps({{"status": status, "loaded": loaded}}))
 """
