@@ -22,6 +22,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 
+from tagger.api.per_process import FirstInProcess
 from tagger.tagging import Tagger
 
 _log = logging.getLogger("tagger.api.metrics")
@@ -80,7 +81,7 @@ class PendingCounts:
         self._lock = threading.Lock()
         self._counts: dict[object, float] = {}  # counter child -> amount
         self._latencies: dict[object, list] = {}  # histogram child -> [sum, per-bucket counts]
-        self._flusher_pid: int | None = None
+        self._flusher = FirstInProcess()
 
     def add(self, child: object, amount: float = 1.0) -> None:
         with self._lock:
@@ -113,14 +114,9 @@ class PendingCounts:
     def _ensure_flusher(self) -> None:
         """One flushing thread per process, started by its first recorded request (a forked
         worker has none of its parent's threads)."""
-        pid = os.getpid()
-        if self._flusher_pid == pid:
-            return
-        with self._lock:
-            if self._flusher_pid == pid:
-                return
-            self._flusher_pid = pid
-        threading.Thread(target=self._flush_forever, name="metrics-flush", daemon=True).start()
+        if self._flusher.claim(self._lock):
+            threading.Thread(target=self._flush_forever, name="metrics-flush",
+                             daemon=True).start()
 
     def _flush_forever(self) -> None:
         while True:

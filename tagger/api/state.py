@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from tagger.api.per_process import FirstInProcess
 from tagger.artifact import ModelError, default_model_dir, load_model
 from tagger.corpus import Document
 from tagger.tagging import Tagger
@@ -69,7 +70,7 @@ class ModelHolder:
         self.error: str | None = None
         self.generation = 0
         self._lock = threading.RLock()  # reload_everywhere and _follow call reload()
-        self._worker_pid: int | None = None
+        self._worker = FirstInProcess()
 
     @property
     def model_dir(self) -> Path:
@@ -150,20 +151,16 @@ class ModelHolder:
         self.loaded_dir = target
         self.error = None
         # Metrics are per serving process; the gunicorn master (which preloads) serves nothing.
-        if self.on_swap is not None and self._worker_pid == os.getpid():
+        if self.on_swap is not None and self._worker.claimed_here:
             self.on_swap(old, tagger)
 
     # -- per-worker start-up -------------------------------------------------------------
     def ensure_worker_started(self) -> None:
         """Called on every request; cheap after the first call in a process. Starts the
         generation watcher in this (forked) process and publishes the model metric."""
-        pid = os.getpid()
-        if self._worker_pid == pid:
+        if not self._worker.claim(self._lock):
             return
         with self._lock:
-            if self._worker_pid == pid:
-                return
-            self._worker_pid = pid
             if self.tagger is not None and self.on_swap is not None:
                 self.on_swap(None, self.tagger)
             if self.reload_file is not None:
