@@ -1,20 +1,22 @@
 """A compiled scoring path for one paper at a time, for long-running servers.
 
 Why: the API tags one abstract per request. On the string path (``ThemeFeatures.one_row``)
-that costs ~0.18 ms of CPU warm and ~0.45 ms when the CPU caches are cold, as they are on a
+that costs ~0.2 ms of CPU warm and ~0.6 ms when the CPU caches are cold, as they are on a
 busy server, almost all of it interpreter loops and probes of large dicts (issue 11,
 ``benchmarks/request_path.py``); rewriting it as NumPy array operations only moved the cost
-into ~100 small NumPy calls. Here the paper's words become integer lemma codes (one dict
-probe per word, see :class:`tagger.lemma_codes.LemmaCodes`) and ONE function compiled by
-numba computes everything else (n-gram counting, the three vocabularies, the taxonomy
-phrases, the LSA and feed-representation blocks and the linear classifier's logits) without
-returning to Python.
+into ~100 small NumPy calls. Here ONE call into code compiled by numba
+(``tagger._paper_kernel``) reads the words from the title's and abstract's UTF-8 bytes,
+turns them into integer lemma codes through a hash table (:mod:`tagger.lemma_codes` holds
+the integer form of the vocabularies), and computes everything else: n-gram counts, the word
+TF-IDF rows, the taxonomy phrases, the LSA and feed-representation blocks, the classifier's
+logits and the calibrated scores. ~0.03 ms per abstract; scores equal the batch path's to
+~1e-6 (tested).
 
-Compiling costs seconds once per machine (the machine code is cached beside this file, or in
-numba's user cache when that is read-only) and importing numba costs a few hundred
-milliseconds per process, so only processes that tag many papers one at a time ask for it
-(:meth:`tagger.estimator.ThemeClassifier.compile_one_paper`, called by the API when it loads
-a model). Scores equal the string path's to float rounding (tested).
+Compiling costs seconds once per machine (the machine code is cached beside the package, or
+in numba's user cache when that is read-only); importing numba and loading the code costs
+~0.3 s and ~130 MiB per process. So only long-running processes ask for it
+(:meth:`tagger.estimator.ThemeClassifier.compile_one_paper`, called by the API for every
+model it loads, in the gunicorn master before it forks, so the workers share the memory).
 """
 
 from __future__ import annotations

@@ -147,11 +147,12 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
 
     def compile_one_paper(self) -> str | None:
         """From now on score single papers through the compiled kernel of
-        :mod:`tagger.compiled` (same scores, a third of the CPU time): for processes that tag
-        many papers one at a time, like the API. The machine code is compiled (or read from
-        numba's cache) here, not in the first request. Returns None when it is in use, else
-        why not (the string path then stays): numba missing, or a block the kernel does not
-        know. The scorer is derived from the fitted model, so it is never pickled."""
+        :mod:`tagger.compiled` (same scores to ~1e-6, a sixth of the CPU time): for
+        processes that tag many papers one at a time, like the API. The machine code is
+        compiled (or read from numba's cache) here, not in the first request. Returns None
+        when it is in use, else why not (the string path then stays): numba missing, or a
+        block the kernel does not know. The scorer is derived from the fitted model, so it
+        is never pickled."""
         check_is_fitted(self, "classifier_")
         try:
             from tagger.compiled import CompiledScorer

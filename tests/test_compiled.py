@@ -201,3 +201,11 @@ def test_real_abstracts_are_coded_as_in_python(shared_dir):
     assert sum(not text.isascii() for text in texts) > 500
     for text in texts:
         np.testing.assert_array_equal(scorer.encode(text), scorer.codes.encode(text), text)
+
+
+def test_the_kernel_reads_the_info_columns_the_tables_write():
+    """numba needs the column numbers as module constants: the kernel's copy must match."""
+    from tagger import _paper_kernel, lemma_codes
+
+    for name in ("CONTENT", "WORD", "LSA", "TERM", "WORD_PAIRS", "TERM_PAIRS", "PHRASES"):
+        assert getattr(_paper_kernel, name) == getattr(lemma_codes, name), name
