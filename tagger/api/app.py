@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (see :mod:`api.config`); the
     model is loaded here, once, so gunicorn's ``preload_app`` shares it with every worker."""
     settings = load_config(config)
+    _configure_logging()  # first: loading the model below logs (what it compiled, failures)
     app = _TaggerFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     # No automatic OPTIONS answers (an empty text/html 200): OPTIONS gets the JSON 405 with
@@ -57,7 +58,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     app.before_request(_before)
     app.after_request(_after)
-    _configure_logging()
     return app
 
 

@@ -139,6 +139,9 @@ class ModelHolder:
             if why_not:
                 log.warning("pid %d: single abstracts take the string path: %s", os.getpid(),
                             why_not)
+            else:
+                log.info("pid %d: single abstracts scored by compiled code (%s %s)",
+                         os.getpid(), tagger.name, tagger.version)
         return _warmed(tagger)
 
     @property

@@ -128,6 +128,15 @@ def test_health_and_readiness(api):
     assert ready.json()["status"] == "ready" and ready.json()["model"]["name"] == "small"
 
 
+def test_the_served_model_scores_single_abstracts_by_compiled_code(api):
+    """The real server (gunicorn, preloaded master) compiles the model it loads: the
+    throughput target rests on it, so a platform where it silently fell back would show
+    here (the fallback logs a warning instead)."""
+    log = api.log_text()
+    assert "single abstracts scored by compiled code (small" in log, log[-3000:]
+    assert "take the string path" not in log
+
+
 def test_every_response_carries_a_request_id(api):
     ids = set()
     for method, path in [("get", "/healthz"), ("get", "/nope"), ("post", "/v1/tag")]:
