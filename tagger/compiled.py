@@ -60,8 +60,7 @@ class CompiledScorer:
         self.words = (codes.info, *codes.word_pairs,
                       np.asarray(features.word_idf_, dtype=np.float64),
                       float(features.title_weight))
-        n_themes = codes.phrase_index.n_themes if codes.phrase_index is not None else 0
-        self.phrases = (*codes.phrases, n_themes, float(features.phrase_weight),
+        self.phrases = (*codes.phrases, codes.n_themes, float(features.phrase_weight),
                         bool(features.title_phrases))
         self.lsa = _lsa_arrays(features)
         self.representation = _representation_arrays(codes, features)

@@ -138,12 +138,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             scorer = self.__dict__.get("one_paper_scorer_")
             if scorer is not None:  # see compile_one_paper
                 return scorer.scores(fields.titles[0], fields.abstracts[0])
-        batch = Lemmatised(fields)
-        if len(fields) == 1:
-            # One paper (the API's case): multiply its non-zero entries by their weight rows
+            # One paper (the CLI's case): multiply its non-zero entries by their weight rows
             # directly; building a sparse matrix costs more than the arithmetic here.
-            return self.classifier_.scores_from_row(*self.features_.one_row(batch))
-        return self.classifier_.scores(self.features_.transform_lemmatised(batch))
+            return self.classifier_.scores_from_row(
+                *self.features_.one_row(Lemmatised(fields)))
+        return self.classifier_.scores(self.features_.transform_lemmatised(Lemmatised(fields)))
 
     def compile_one_paper(self) -> str | None:
         """From now on score single papers through the compiled kernel of

@@ -107,9 +107,9 @@ class LemmaCodes:
         if term_lookup is not None:
             self._fill(TERM, term_lookup.unigrams)
             self.term_pairs = self._pair_runs(TERM_PAIRS, term_lookup.phrases)
-        self.phrase_index = (phrase_index.recoded(self.codes) if phrase_index is not None
-                             else None)
-        self.phrases = self._phrase_rows()
+        self.n_themes = phrase_index.n_themes if phrase_index is not None else 0
+        self.phrases = self._phrase_rows(phrase_index.table() if phrase_index is not None
+                                         else {})
 
     @classmethod
     def compile(cls, features: ThemeFeatures) -> LemmaCodes | None:
@@ -139,12 +139,15 @@ class LemmaCodes:
         return (np.array([p[1] for p in pairs], dtype=np.int64),
                 np.array([p[2] for p in pairs], dtype=np.int64))
 
-    def _phrase_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The taxonomy phrases as ``(rows, lengths, theme_starts, themes)``: code rows padded
-        with -1, grouped by first code (its run in ``info[:, PHRASES:PHRASES + 2]``) and
-        longest first, the order :meth:`PhraseIndex.matches` tries them; each row's themes
-        are ``themes[theme_starts[r]:theme_starts[r + 1]]``."""
-        table = self.phrase_index.table() if self.phrase_index is not None else {}
+    def _phrase_rows(self, by_lemmas: dict[tuple[str, ...], list[int]],
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The taxonomy phrases (lemma tuple -> themes, :meth:`PhraseIndex.table`) as
+        ``(rows, lengths, theme_starts, themes)``: code rows padded with -1, grouped by first
+        code (its run in ``info[:, PHRASES:PHRASES + 2]``) and longest first, the order
+        :meth:`PhraseIndex.matches` tries them; each row's themes are
+        ``themes[theme_starts[r]:theme_starts[r + 1]]``."""
+        table = {tuple(self.codes[lemma] for lemma in key): themes
+                 for key, themes in by_lemmas.items()}
         ordered = sorted(table, key=lambda key: (key[0], -len(key)))
         rows = np.full((len(ordered), max(map(len, ordered), default=1)), -1, dtype=np.int64)
         for i, key in enumerate(ordered):

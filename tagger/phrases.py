@@ -7,7 +7,7 @@ A small exact-match index over lemma n-grams: every phrase is normalised with
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 
 class PhraseIndex:
@@ -17,7 +17,7 @@ class PhraseIndex:
         from tagger.text import phrase_lemmas
 
         self.n_themes = len(phrases_by_theme)
-        self._themes_of: dict[tuple, list[int]] = {}
+        self._themes_of: dict[tuple[str, ...], list[int]] = {}
         for theme_index, phrases in enumerate(phrases_by_theme):
             for phrase in phrases:
                 key = phrase_lemmas(phrase)
@@ -33,21 +33,9 @@ class PhraseIndex:
             first: sorted(sizes, reverse=True) for first, sizes in lengths.items()
         }
 
-    def table(self) -> dict[tuple, list[int]]:
+    def table(self) -> dict[tuple[str, ...], list[int]]:
         """Every indexed phrase (a lemma tuple) with the themes it indicates."""
         return {key: list(themes) for key, themes in self._themes_of.items()}
-
-    def recoded(self, codes: dict[str, Hashable]) -> PhraseIndex:
-        """The same index over other symbols for the lemmas (``codes[lemma]``, e.g. the
-        integer codes of :mod:`tagger.lemma_codes`): :meth:`matches` then takes sequences of
-        those symbols and finds exactly the same matches."""
-        index = PhraseIndex([])
-        index.n_themes = self.n_themes
-        index._themes_of = {tuple(codes[lemma] for lemma in key): themes
-                            for key, themes in self._themes_of.items()}
-        index._lengths_by_first = {codes[first]: lengths
-                                   for first, lengths in self._lengths_by_first.items()}
-        return index
 
     def matches(self, lemmas: Sequence[str]) -> list[tuple[int, int, list[int]]]:
         """All matches as ``(start_token, end_token, theme_indices)``, longest first at each

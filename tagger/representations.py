@@ -194,16 +194,11 @@ class FeedRepresentation:
         (tested) without the batch path's sparse-matrix bookkeeping, which costs more than
         the arithmetic for one abstract (the API's case)."""
         counts = Counter(self.term_ids(lemma_list))
-        return self.from_term_counts(
-            np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
-            np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-
-    def from_term_counts(self, terms: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """``(dim,)`` float32: the representation of one paper given as distinct term ids
-        and how often each occurs (the one-paper paths' common end)."""
-        if not len(terms):
+        if not counts:
             return self._activate(np.zeros(self.dim, dtype=np.float32))
-        values = (1.0 + np.log(counts)) * self.idf.take(terms)
+        terms = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
+                                           count=len(counts)))) * self.idf.take(terms)
         values = (values / np.sqrt(values @ values)).astype(np.float32)
         return self._activate(values @ self.projection.take(terms, axis=0))
 

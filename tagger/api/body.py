@@ -19,16 +19,16 @@ def is_json_media_type(mimetype: str) -> bool:
         mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-def _read_capped(request: Request, limit: int) -> bytes:
+def _read_capped(current: Request, limit: int) -> bytes:
     """The raw body, at most ``limit`` bytes. With a Content-Length (already checked against
     the limit) Werkzeug reads exactly that; a streamed (chunked) body is read from the server's
     input in blocks and refused with 413 as soon as it passes the limit."""
-    buffered = request.environ.get(BUFFERED_BODY)
+    buffered = current.environ.get(BUFFERED_BODY)
     if buffered is not None:  # read whole by the bridge, already checked against the limit
         return buffered
-    if request.content_length is not None:
-        return request.get_data(cache=False)
-    stream = request.environ["wsgi.input"]
+    if current.content_length is not None:
+        return current.get_data(cache=False)
+    stream = current.environ["wsgi.input"]
     blocks, size = [], 0
     while block := stream.read(min(65536, limit + 1 - size)):
         blocks.append(block)
