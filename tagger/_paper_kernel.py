@@ -15,6 +15,8 @@ import numpy as np
 from numba import njit
 
 CONTENT, WORD, LSA, TERM, WORD_PAIRS, TERM_PAIRS, PHRASES = 0, 1, 2, 3, 4, 6, 8
+# How the feed-representation block enters the features (first item of its tuple).
+NO_REPRESENTATION, DIRECTION, PROBABILITY = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
@@ -261,7 +263,7 @@ def paper_logits(title, abstract, words, phrases, lsa, representation, classifie
                                       np.concatenate((title_content, abstract_content)),
                                       info, term_seconds, term_columns)
         vector = _projected(columns, found, rep_idf, rep_projection) + rep_intercept
-        if mode == 2:  # probabilities keep their scale
+        if mode == PROBABILITY:  # probabilities keep their scale
             vector = (1.0 / (1.0 + np.exp(-vector))).astype(np.float32)
             _add_dense(vector, weight, coef, offset, logits)
         else:  # a direction: unit length times the weight

@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from tagger.classifier import CalibratedMultiLabelLogistic
     from tagger.features import ThemeFeatures
 
-# representation modes
-NO_REPRESENTATION, DIRECTION, PROBABILITY = 0, 1, 2
-
-
 class CompiledScorer:
     """Calibrated scores of one paper from a fitted features + classifier pair, through the
     compiled kernel. Built once per loaded model; holds only arrays (no reference cycles)."""
@@ -177,6 +173,8 @@ def _lsa_arrays(features: ThemeFeatures) -> tuple:
 
 
 def _representation_arrays(codes: LemmaCodes, features: ThemeFeatures) -> tuple:
+    from tagger._paper_kernel import DIRECTION, NO_REPRESENTATION, PROBABILITY
+
     representation = features.representation
     if representation is None:
         return (NO_REPRESENTATION, *codes.term_pairs, np.zeros(0),
