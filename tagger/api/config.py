@@ -34,8 +34,9 @@ class ApiConfig:
     # File whose content is a reload generation number shared by all gunicorn workers
     # (set by api/gunicorn_conf.py); None outside gunicorn: reloads stay in-process.
     reload_file: Path | None = None
-    # Score single abstracts through the compiled kernel (tagger.compiled): same scores, a
-    # third of the CPU. Off: the string path (e.g. to compare, or where numba has no wheel).
+    # Score single abstracts through the compiled kernel (tagger.compiled): same scores to
+    # ~1e-6, a sixth of the model CPU. Off: the string path (e.g. to compare, or where numba
+    # has no wheel).
     compiled_scoring: bool = True
 
 
