@@ -48,18 +48,30 @@ def is_content_word(lemma: str) -> bool:
     return len(lemma) > 1 and lemma not in STOPWORDS and not lemma.isdigit()
 
 
-class _ContentWordMemo(dict):
-    """lemma -> whether it is a content word, filled on first sight. The filter runs on every
-    word of every paper; one dict lookup is cheaper than three tests. Bounded, so a server fed
-    random strings cannot grow it without limit (past the bound, unseen words are tested)."""
+class BoundedMemo(dict):
+    """A dict that fills itself on first sight of a key (:meth:`compute`), so a C-level
+    ``map(memo.__getitem__, ...)`` does the work once per distinct key. Bounded, so a server
+    fed random strings cannot grow it without limit: past :attr:`LIMIT` entries, unseen keys
+    are computed but not kept."""
 
     LIMIT = 500_000
 
-    def __missing__(self, lemma: str) -> bool:
-        keep = is_content_word(lemma)
+    def compute(self, key: str) -> Any:
+        raise NotImplementedError
+
+    def __missing__(self, key: str) -> Any:
+        value = self.compute(key)
         if len(self) < self.LIMIT:
-            self[lemma] = keep
-        return keep
+            self[key] = value
+        return value
+
+
+class _ContentWordMemo(BoundedMemo):
+    """lemma -> whether it is a content word. The filter runs on every word of every paper;
+    one dict lookup is cheaper than three tests."""
+
+    def compute(self, lemma: str) -> bool:
+        return is_content_word(lemma)
 
 
 _IS_CONTENT = _ContentWordMemo()

@@ -14,14 +14,11 @@ Word pairs are found from their first word's row: a short sorted run of second w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tagger.features import BoundedMemo, ThemeFeatures, is_content_word
 from tagger.text import _lemma_table, words
-
-if TYPE_CHECKING:
-    from tagger.features import ThemeFeatures
 
 # Columns of LemmaCodes.info, one row per code.
 CONTENT = 0  # 1 for a content word (n-grams are made of these), else 0
@@ -34,12 +31,9 @@ PHRASES = 8  # [8], [9]: the code's run in the phrase rows (phrases it starts)
 INFO_COLUMNS = 10
 
 
-class _SurfaceCodes(dict):
-    """Lowercase surface word -> lemma code, filled on first sight (lemma table, then the
-    lemma's code). Bounded like the content-word memo, so a client sending random strings
-    cannot grow it without limit: past the bound, unseen words are coded but not kept."""
-
-    LIMIT = 500_000
+class _SurfaceCodes(BoundedMemo):
+    """Lowercase surface word -> lemma code (lemma table, then the lemma's code), for the
+    text the compiled reader hands back to Python."""
 
     def __init__(self, codes: dict[str, int], unknown_content: int, unknown_other: int):
         super().__init__()
@@ -50,19 +44,13 @@ class _SurfaceCodes(dict):
 
     def code_of(self, word: str) -> int:
         """The code of one lowercase word, without remembering it."""
-        from tagger.features import is_content_word
-
         lemma = self._lemma_of.get(word, word)
         code = self._codes.get(lemma)
         if code is None:
             code = self._unknown_content if is_content_word(lemma) else self._unknown_other
         return code
 
-    def __missing__(self, word: str) -> int:
-        code = self.code_of(word)
-        if len(self) < self.LIMIT:
-            self[word] = code
-        return code
+    compute = code_of
 
 
 class LemmaCodes:
@@ -72,8 +60,6 @@ class LemmaCodes:
     representation object: the caller then keeps the string path)."""
 
     def __init__(self, features: ThemeFeatures):
-        from tagger.features import is_content_word
-
         word_lookup, lsa_lookup = features.word_lookup_, features.lsa_lookup_
         representation = features.representation
         term_lookup = representation._lookup if representation is not None else None
