@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tagger.bulk import resume
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
-from tagger.bulk.resume import ResumeError, recognise_output
+from tagger.bulk.resume import OutputLocked, ResumeError, lock_output, recognise_output
 
 REPO = Path(__file__).resolve().parent.parent
 _WORDS = ["kalman", "filter", "state", "space", "forecasting", "sensor", "causal", "graph",
@@ -256,6 +257,59 @@ def test_recognise_output_finds_the_complete_part_and_never_writes(tmp_path):
     assert _recognise(path, header[:5], csv_formatter) == ([], 0)
     with pytest.raises(ResumeError, match="CSV header"):
         _recognise(path, b"name,value\nx,1\n", csv_formatter)
+
+
+def test_lock_output_when_another_run_creates_the_file_between_its_two_opens(
+        tmp_path, monkeypatch):
+    """Two runs started together both miss the file; the one whose exclusive create loses
+    must open the winner's file and be refused by its lock, not fail with 'File exists'
+    (a CI run caught this with two real processes)."""
+    import fcntl
+
+    path = tmp_path / "out.jsonl"
+    real_open = os.open
+    winner: list[int] = []
+
+    def open_racing(name, flags, *args):
+        if not winner and not flags & os.O_CREAT:  # the other run creates and locks it now
+            winner.append(real_open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666))
+            fcntl.flock(winner[0], fcntl.LOCK_EX)
+            raise FileNotFoundError(name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(resume.os, "open", open_racing)
+    try:
+        with pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
+            lock_output(path)
+        assert path.exists()  # the winner's file stays
+    finally:
+        os.close(winner[0])
+
+
+def test_lock_output_starts_over_when_the_locked_file_was_removed(tmp_path, monkeypatch):
+    """A failed run removes the empty output it created while still holding its lock; a run
+    that opened that file just before must not keep the lock on the removed file (its
+    output would vanish) but lock the file the path names now."""
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(b"")
+    real_lock = resume._lock_or_refuse
+    calls = []
+
+    def lock_after_removal(fd, name):
+        calls.append(fd)
+        if len(calls) == 1:  # the other run unlinks; a third creates a new file
+            path.unlink()
+            path.write_bytes(b'{"id": "a", "tags": []}\n')
+        real_lock(fd, name)
+
+    monkeypatch.setattr(resume, "_lock_or_refuse", lock_after_removal)
+    fd, created = lock_output(path)
+    try:
+        assert len(calls) == 2 and not created
+        assert os.fstat(fd).st_ino == path.stat().st_ino
+        assert os.pread(fd, 100, 0) == b'{"id": "a", "tags": []}\n'
+    finally:
+        os.close(fd)
 
 
 def test_progress_plain_lines_bar_and_quiet():

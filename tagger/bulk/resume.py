@@ -71,24 +71,43 @@ def lock_output(path: Path) -> tuple[int, bool]:
     """Open ``path`` (created empty if missing) and lock it exclusively without waiting.
     Returns the descriptor, which holds the lock until closed, and whether the file was
     created. Opening neither truncates nor writes, so a refused run leaves the file as it was.
+
+    Two runs may start together: the one whose exclusive create loses opens the winner's
+    file instead, and a run that locks a file another run has just removed (a failed run
+    removes the empty output it created) starts over on whatever the path holds now, so the
+    lock always guards the file at ``path``.
     """
-    created = False
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        created = True
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ResumeError(f"{path}: not a regular file")
-        os.set_blocking(fd, True)
-        _lock_or_refuse(fd, path)
-    except BaseException:
+    while True:
+        created = False
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            except FileExistsError:  # another run created it between our two opens
+                continue
+            created = True
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ResumeError(f"{path}: not a regular file")
+            os.set_blocking(fd, True)
+            _lock_or_refuse(fd, path)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _still_at(fd, path):
+            return fd, created
         os.close(fd)
-        if created:
-            path.unlink(missing_ok=True)
-        raise
-    return fd, created
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _lock_or_refuse(fd: int, path: Path) -> None:
