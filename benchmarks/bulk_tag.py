@@ -36,9 +36,14 @@ RUNS = {
     "jobs1": ["--jobs", "1"],
     "jobs2": ["--jobs", "2"],
     "dask2": ["--engine", "dask", "--jobs", "2"],
+    # the scoring path forced either way (the three above use --compiled auto)
+    **{f"jobs{n}-{mode}": ["--jobs", str(n), "--compiled", mode]
+       for n in (1, 2) for mode in ("on", "off")},
 }
 MAX_ABSTRACT_CHARS = 1_000_000
-LABELS = {"jobs1": "`--jobs 1`", "jobs2": "`--jobs 2`", "dask2": "`--engine dask` (2 workers)"}
+LABELS = {"jobs1": "`--jobs 1`", "jobs2": "`--jobs 2`", "dask2": "`--engine dask` (2 workers)",
+          **{f"jobs{n}-{mode}": f"`--jobs {n} --compiled {mode}`"
+             for n in (1, 2) for mode in ("on", "off")}}
 
 
 def build_corpus(source: Path, target: Path, minimum: int) -> int:
@@ -154,6 +159,12 @@ def stage_costs(source: Path, model: Path, n: int = 2000) -> dict:
     started = time.process_time()
     results = tagger.tag(documents)
     timings["Tagger.tag (all)"] = time.process_time() - started
+    if estimator.compile_scoring() is None:
+        started = time.process_time()
+        compiled_results = tagger.tag(documents)
+        timings["Tagger.tag, compiled kernel"] = time.process_time() - started
+        themes = [[tag["theme"] for tag in r["tags"]] for r in compiled_results]
+        assert themes == [[tag["theme"] for tag in r["tags"]] for r in results]
     started = time.process_time()
     Formatter().format(results)
     timings["JSON output"] = time.process_time() - started

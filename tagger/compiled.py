@@ -15,7 +15,7 @@ logits and the calibrated scores. ~0.03 ms per abstract; scores equal the batch 
 Compiling costs seconds once per machine (the machine code is cached beside the package, or
 in numba's user cache when that is read-only); importing numba and loading the code costs
 ~0.3 s and ~130 MiB per process. So only long-running processes ask for it
-(:meth:`tagger.estimator.ThemeClassifier.compile_one_paper`, called by the API for every
+(:meth:`tagger.estimator.ThemeClassifier.compile_scoring`, called by the API for every
 model it loads, in the gunicorn master before it forks, so the workers share the memory).
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +41,7 @@ class CompiledScorer:
     def __init__(self, features: ThemeFeatures, classifier: CalibratedMultiLabelLogistic,
                  codes: LemmaCodes):
         # imported here: numba costs a few hundred milliseconds to import (ImportError if
-        # missing, which compile_one_paper reports)
+        # missing, which compile_scoring reports)
         _paper_kernel = importlib.import_module("tagger._paper_kernel")
         self._kernel = _paper_kernel.paper_scores
         self._text_codes = _paper_kernel.text_codes
@@ -93,6 +94,14 @@ class CompiledScorer:
     def scores(self, title: str, abstract: str) -> np.ndarray:
         """Calibrated scores ``(1, n_labels)``, as ``scores_from_row`` gives them."""
         return self._run(title, abstract, self.calibration)[None, :]
+
+    def scores_many(self, titles: Sequence[str], abstracts: Sequence[str]) -> np.ndarray:
+        """Calibrated scores ``(n_papers, n_labels)``: one compiled call per paper (~0.03 ms,
+        against ~0.11 ms per paper on the sparse batch path)."""
+        scores = np.empty((len(titles), len(self.calibration[0])))
+        for row, (title, abstract) in enumerate(zip(titles, abstracts, strict=True)):
+            scores[row] = self._run(title, abstract, self.calibration)
+        return scores
 
     def _run(self, title: str, abstract: str, calibration: tuple) -> np.ndarray:
         title_data, abstract_data = _utf8(title), _utf8(abstract)

@@ -16,12 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tagger.bulk import resume
+from tagger.bulk import batching, resume, runner, scoring
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
 from tagger.bulk.resume import OutputLocked, ResumeError, lock_output, recognise_output
+from tagger.bulk.runner import BulkJob, run_bulk
 
 REPO = Path(__file__).resolve().parent.parent
 _WORDS = ["kalman", "filter", "state", "space", "forecasting", "sensor", "causal", "graph",
@@ -257,6 +259,95 @@ def test_recognise_output_finds_the_complete_part_and_never_writes(tmp_path):
     assert _recognise(path, header[:5], csv_formatter) == ([], 0)
     with pytest.raises(ResumeError, match="CSV header"):
         _recognise(path, b"name,value\nx,1\n", csv_formatter)
+
+
+# --- the compiled scoring path ------------------------------------------------------------
+
+def _scored(path: Path) -> list[tuple[str, list[str], list[float]]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [(r["id"], [t["theme"] for t in r["tags"]], list(r["scores"].values()))
+            for r in rows]
+
+
+def test_compiled_scoring_gives_the_batch_paths_tags_in_every_engine(corpus, small_model,
+                                                                      tmp_path):
+    """``--compiled on`` (a real kernel in the CLI's processes: in-process, and forked
+    workers sharing the parent's) against ``--compiled off``: the same records in the same
+    order, the same tags, every score within one unit of the fourth decimal."""
+    path, records = corpus
+    outputs = {}
+    for mode, jobs in (("off", 1), ("on", 1), ("on", 2)):
+        out = outputs[mode, jobs] = tmp_path / f"{mode}{jobs}.jsonl"
+        result = tagger(path, "--model", small_model, "--jobs", jobs, "--compiled", mode,
+                        "--all-scores", "-o", out)
+        assert result.returncode == 0, result.stderr
+        assert "unavailable" not in result.stderr
+    reference = _scored(outputs["off", 1])
+    assert [r[0] for r in reference] == [r["id"] for r in records]
+    assert sum(bool(r[1]) for r in reference) > 100  # the tags are not all empty
+    for key in (("on", 1), ("on", 2)):
+        compiled = _scored(outputs[key])
+        assert [r[:2] for r in compiled] == [r[:2] for r in reference], key
+        np.testing.assert_allclose([r[2] for r in compiled], [r[2] for r in reference],
+                                   atol=1.01e-4)
+
+
+@pytest.fixture
+def fresh_model_cache(monkeypatch):
+    """An empty per-process model cache, so a model compiled here never scores other tests."""
+    monkeypatch.setattr(scoring, "_models", {})
+    return scoring._models
+
+
+def test_a_pool_run_compiles_once_in_the_parent_before_forking(corpus, small_model, tmp_path,
+                                                               fresh_model_cache):
+    path, records = corpus
+    stderr = io.StringIO()
+    summary = run_bulk(BulkJob([str(path)], small_model, output=str(tmp_path / "out.jsonl"),
+                               jobs=2, quiet=True, compiled="on"), stderr=stderr)
+    assert (summary.tagged, summary.engine) == (len(records), "PoolEngine")
+    [model] = fresh_model_cache.values()
+    assert "compiled_scorer_" in model.estimator.__dict__
+    assert stderr.getvalue() == ""
+
+
+def test_compiled_on_without_the_kernel_says_why_and_tags_everything(corpus, small_model,
+                                                                    tmp_path, monkeypatch,
+                                                                    fresh_model_cache):
+    from tagger.estimator import ThemeClassifier
+
+    monkeypatch.setattr(ThemeClassifier, "compile_scoring",
+                        lambda self: "numba is not available (test)")
+    path, records = corpus
+    stderr = io.StringIO()
+    out = tmp_path / "out.jsonl"
+    summary = run_bulk(BulkJob([str(path)], small_model, output=str(out), jobs=1, quiet=True,
+                               compiled="on"), stderr=stderr)
+    assert stderr.getvalue() == ("compiled scoring unavailable (numba is not available "
+                                 "(test)); scoring on the batch path\n")
+    assert summary.tagged == len(records) and ids_of(out) == [r["id"] for r in records]
+
+
+def test_compiled_auto_is_on_only_for_inputs_large_enough_to_pay_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "COMPILED_MIN_INPUT_BYTES", 10_000)
+    small = write_jsonl(tmp_path / "a.jsonl", make_records(20))
+    assert 2_000 < small.stat().st_size < 5_000
+    big = write_jsonl(tmp_path / "b.jsonl", make_records(60))
+    zipped = write_jsonl(tmp_path / "c.jsonl.gz", make_records(500))
+    assert zipped.stat().st_size * batching.GZIP_RATIO >= 10_000
+
+    def wants(inputs, compiled="auto", small_job=False, documents=None):
+        job = BulkJob(list(map(str, inputs)), tmp_path, compiled=compiled,
+                      documents=documents)
+        return runner.wants_compiled(job, small=small_job)
+
+    assert not wants([small]) and not wants([small, small])
+    assert wants([small, small, small])  # the inputs together
+    assert wants([big]) and wants([zipped]) and wants([str(tmp_path / "*.jsonl")])
+    assert not wants(["-"]) and not wants([tmp_path / "missing.jsonl"])
+    assert not wants([big], small_job=True)  # one batch: not worth a second of start-up
+    assert not wants([], documents=[])  # --text
+    assert wants([small], compiled="on") and not wants([big], compiled="off")
 
 
 def test_lock_output_when_another_run_creates_the_file_between_its_two_opens(

@@ -419,8 +419,8 @@ def test_cli_constants_match_the_bulk_package():
     from tagger.bulk import formats, runner
     from tagger.cli import tag
 
-    assert (tag.FORMATS, tag.ENGINES, tag.DEFAULT_BATCH_SIZE) == (
-        formats.FORMATS, runner.ENGINES, runner.DEFAULT_BATCH_SIZE)
+    assert (tag.FORMATS, tag.ENGINES, tag.COMPILED_CHOICES, tag.DEFAULT_BATCH_SIZE) == (
+        formats.FORMATS, runner.ENGINES, runner.COMPILED_CHOICES, runner.DEFAULT_BATCH_SIZE)
 
 
 # --- evaluate on the training data ----------------------------------------------------------

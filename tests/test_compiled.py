@@ -87,31 +87,37 @@ def test_a_collocation_across_the_title_and_abstract_is_read_like_the_batch_path
     assert np.abs(split - apart).max() > 0.01
 
 
-def test_the_model_scores_single_papers_through_the_scorer_once_compiled(model):
+def test_the_model_scores_every_paper_through_the_scorer_once_compiled(model):
     fitted = pickle.loads(pickle.dumps(model))
     record = {"title": "Mamba", "abstract": "A selective scan state space model."}
-    before = fitted.predict_proba([record])
-    assert fitted.compile_one_paper() is None
-    scorer = fitted.__dict__["one_paper_scorer_"]
+    batch = [record, {"title": "", "abstract": "Forecasting seasonal sensor series."},
+             {"title": "Neural architecture search", "abstract": ""}]
+    before_one, before_batch = fitted.predict_proba([record]), fitted.predict_proba(batch)
+    assert fitted.compile_scoring() is None
+    scorer = fitted.__dict__["compiled_scorer_"]
+    assert fitted.compile_scoring() is None and fitted.__dict__["compiled_scorer_"] is scorer
     calls = []
-    original = scorer.scores
-    scorer.scores = lambda *args: calls.append(args) or original(*args)
-    np.testing.assert_allclose(fitted.predict_proba([record]), before, atol=1e-5)
+    original = scorer._run
+    scorer._run = lambda *args: calls.append(args[:2]) or original(*args)
+    np.testing.assert_allclose(fitted.predict_proba([record]), before_one, atol=1e-5)
     assert calls == [("Mamba", "A selective scan state space model.")]
-    fitted.predict_proba([record, record])  # a batch takes the batch path
-    assert len(calls) == 1
+    # a batch too: one compiled call per paper, the batch path's scores and tags
+    after_batch = fitted.predict_proba(batch)
+    assert calls[1:] == [(r["title"], r["abstract"]) for r in batch]
+    np.testing.assert_allclose(after_batch, before_batch, atol=1e-5)
+    assert ((after_batch >= 0.5) == (before_batch >= 0.5)).all()
     # never pickled (derived from the fitted arrays), and a refit drops it
-    assert "one_paper_scorer_" not in pickle.loads(pickle.dumps(fitted)).__dict__
+    assert "compiled_scorer_" not in pickle.loads(pickle.dumps(fitted)).__dict__
     fitted.fit(*as_xy(make_labelled_corpus(60, seed=3), load_taxonomy().ids))
-    assert "one_paper_scorer_" not in fitted.__dict__
+    assert "compiled_scorer_" not in fitted.__dict__
 
 
 def test_without_numba_the_model_says_why_and_keeps_the_string_path(model, monkeypatch):
     fitted = pickle.loads(pickle.dumps(model))
     monkeypatch.setitem(sys.modules, "tagger._paper_kernel", None)  # import fails
-    reason = fitted.compile_one_paper()
+    reason = fitted.compile_scoring()
     assert reason is not None and "numba" in reason
-    assert "one_paper_scorer_" not in fitted.__dict__
+    assert "compiled_scorer_" not in fitted.__dict__
     assert fitted.predict_proba([{"title": "", "abstract": "time series"}]).shape == (1, 19)
 
 
@@ -126,7 +132,7 @@ def test_a_representation_without_integer_form_is_not_compiled(taxonomy):
     fitted = build_model(taxonomy, features__representation=Custom(),
                          features__lsa_components=0).fit(X, Y)
     assert CompiledScorer.compile(fitted.features_, fitted.classifier_) is None
-    assert "representation" in fitted.compile_one_paper()
+    assert "representation" in fitted.compile_scoring()
 
 
 def test_surface_codes_are_bounded(model, monkeypatch):

@@ -133,7 +133,7 @@ class ModelHolder:
         possible; why not is logged), then warmed up."""
         if self.compiled_scoring:
             try:
-                why_not = tagger.estimator.compile_one_paper()
+                why_not = tagger.estimator.compile_scoring()
             except Exception as error:  # noqa: BLE001 - the string path still serves
                 why_not = f"the compiler failed ({type(error).__name__}: {error})"
             if why_not:

@@ -79,6 +79,27 @@ def to_documents(batch: Batch) -> list[Document]:
             for doc_id, title, abstract in batch]
 
 
+# Abstracts in JSON Lines compress about 3x with gzip (measured on arxiv_feed.jsonl.gz).
+GZIP_RATIO = 3
+
+
+def input_bytes(patterns: Iterable[str]) -> int:
+    """About how many bytes of records the inputs hold, from their sizes on disk (globs
+    expanded, gzip files times :data:`GZIP_RATIO`); stdin and unreadable inputs count 0."""
+    import os
+
+    total = 0
+    for path in expand_inputs(patterns):
+        if isinstance(path, CorpusError) or path == STDIN:
+            continue
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            continue
+        total += size * GZIP_RATIO if path.lower().endswith(".gz") else size
+    return total
+
+
 def count_lines(paths: Iterable[str]) -> int | None:
     """Line count of the inputs, for a progress bar's ETA; None when unknown or expensive
     (stdin, gzip, globs, plain-text format where records span two lines)."""

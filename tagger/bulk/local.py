@@ -26,7 +26,7 @@ class SerialEngine:
         self.options = options
 
     def __enter__(self) -> SerialEngine:
-        self.tagger = model_from_dir(self.model_dir)
+        self.tagger = model_from_dir(self.model_dir, self.options.compiled)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -43,13 +43,14 @@ _worker_model_dir: str | None = None
 _worker_error: str | None = None
 
 
-def _init_worker(model_dir: str) -> None:
-    """Load the model once per worker. A failure is kept and raised by the first task, since
-    an initializer that raises makes ``Pool`` respawn workers forever."""
+def _init_worker(model_dir: str, compiled: bool) -> None:
+    """Load the model once per worker (a forked worker finds the parent's, already compiled
+    when ``compiled``). A failure is kept and raised by the first task, since an initializer
+    that raises makes ``Pool`` respawn workers forever."""
     global _worker_model_dir, _worker_error
     _worker_model_dir = model_dir
     try:
-        model_from_dir(model_dir)
+        model_from_dir(model_dir, compiled)
     except ModelError as error:
         _worker_error = str(error)
 
@@ -58,7 +59,7 @@ def _score_in_worker(batch: Batch, options: ScoreOptions) -> Result:
     if _worker_error is not None:
         raise ModelError(_worker_error)
     assert _worker_model_dir is not None
-    return score_batch(model_from_dir(_worker_model_dir), batch, options)
+    return score_batch(model_from_dir(_worker_model_dir, options.compiled), batch, options)
 
 
 class PoolEngine:
@@ -76,7 +77,7 @@ class PoolEngine:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         self.pool = context.Pool(self.jobs, initializer=_init_worker,
-                                 initargs=(self.model_dir,))
+                                 initargs=(self.model_dir, self.options.compiled))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

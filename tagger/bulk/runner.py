@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
 from tagger.artifact import MANIFEST_FILE, ModelError, verify_model_dir
-from tagger.bulk.batching import Record, batched, count_lines, read_records
+from tagger.bulk.batching import Record, batched, count_lines, input_bytes, read_records
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
 from tagger.bulk.resume import ResumeOutput, SkipDone
-from tagger.bulk.scoring import ScoreOptions
+from tagger.bulk.scoring import ScoreOptions, compiled_scoring, model_from_dir
 from tagger.corpus import STDIN, CorpusError, Document, RecordError
 from tagger.output import AtomicOutput, OutputError, check_output_path
 from tagger.records import ErrorDigest, Limits
 from tagger.taxonomy import Taxonomy, TaxonomyError
 
 ENGINES = ("local", "dask")
+COMPILED_CHOICES = ("auto", "on", "off")
+# --compiled auto: the compiled kernel scores a paper in about a quarter of the batch path's
+# CPU time but costs ~1 s to load (~10 s the first time on a machine, when numba compiles
+# it); from about this much input it pays off even when shared by two jobs
+# (benchmarks/bulk_compiled.py measured where it does).
+COMPILED_MIN_INPUT_BYTES = 32 * 2**20
 # Measured with benchmarks/bulk_tag.py: throughput is flat from 256 up; 512 keeps the
 # in-flight memory small (2 * jobs + 1 batches of raw text and results).
 DEFAULT_BATCH_SIZE = 512
@@ -60,6 +66,7 @@ class BulkJob:
     fmt_in: str | None = None
     documents: list[Document] | None = None
     show_errors: int = 20
+    compiled: str = "auto"
 
 
 @dataclass
@@ -76,6 +83,16 @@ def _theme_ids(model_dir: Path) -> tuple[str, ...]:
         return tuple(Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir)).ids)
     except (TaxonomyError, AttributeError, TypeError) as error:
         raise ModelError(f"{model_dir / MANIFEST_FILE}: {error}") from None
+
+
+def wants_compiled(job: BulkJob, small: bool) -> bool:
+    """Whether to score through the compiled kernel: as ``--compiled`` says, or (``auto``)
+    when the input files are large enough for its start-up to pay off."""
+    if job.compiled != "auto":
+        return job.compiled == "on"
+    if small or job.documents is not None:
+        return False
+    return input_bytes(job.inputs) >= COMPILED_MIN_INPUT_BYTES
 
 
 def make_engine(job: BulkJob, options: ScoreOptions, small: bool = False):
@@ -139,6 +156,8 @@ def run_bulk(job: BulkJob, stderr: TextIO | None = None) -> Summary:
                 summary.resumed = skip.resumed if skip else 0
                 return summary
             small = len(head) < 2
+            if wants_compiled(job, small):
+                options = replace(options, compiled=_compile_here(job, say))
             engine = make_engine(job, options, small=small)
             summary.engine = type(engine).__name__
             show_bar = not (job.quiet or small) and stderr.isatty()
@@ -159,6 +178,18 @@ def run_bulk(job: BulkJob, stderr: TextIO | None = None) -> Summary:
     finally:
         digest.finish()
     return summary
+
+
+def _compile_here(job: BulkJob, say: Callable[[str], None]) -> bool:
+    """Load the model and compile its scoring in this process, before a local pool forks
+    (its workers then share the machine code); say why not when it cannot. A Dask engine's
+    workers compile their own copy."""
+    if job.engine != "local":
+        return True
+    why_not = compiled_scoring(model_from_dir(str(Path(job.model_dir).resolve())))
+    if why_not:
+        say(f"compiled scoring unavailable ({why_not}); scoring on the batch path")
+    return why_not is None
 
 
 def _write(out, text: str, path: str | None) -> None:

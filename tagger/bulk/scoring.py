@@ -23,6 +23,7 @@ class ScoreOptions:
     formatter: Formatter
     explain: bool = False
     all_scores: bool = False
+    compiled: bool = False  # score through the compiled kernel (see compiled_scoring)
 
 
 def score_batch(tagger: Tagger, batch: Batch, options: ScoreOptions) -> tuple[int, str]:
@@ -38,12 +39,25 @@ _models: dict[str, Tagger] = {}
 _lock = threading.Lock()
 
 
-def model_from_dir(model_dir: str) -> Tagger:
-    """The model of ``model_dir``, loaded (and checksum-verified) once per process."""
+def model_from_dir(model_dir: str, compiled: bool = False) -> Tagger:
+    """The model of ``model_dir``, loaded (and checksum-verified) once per process; with
+    ``compiled``, scoring through the compiled kernel when it can (:func:`compiled_scoring`).
+    """
     with _lock:
         if model_dir not in _models:
             _models[model_dir] = load_model(model_dir)
-        return _models[model_dir]
+        tagger = _models[model_dir]
+    if compiled:
+        compiled_scoring(tagger)
+    return tagger
+
+
+def compiled_scoring(tagger: Tagger) -> str | None:
+    """Switch ``tagger`` to the compiled kernel (once per process; a pool's parent does it
+    before forking so the workers share the machine code). Returns None when in use, else
+    why not: the batch path then scores, with the same tags."""
+    with _lock:
+        return tagger.estimator.compile_scoring()
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,7 @@ class ModelPayload:
         files = {name: (model_dir / name).read_bytes() for name in names}
         return cls(files, hashlib.sha256(files[MANIFEST_FILE]).hexdigest())
 
-    def load(self) -> Tagger:
+    def load(self, compiled: bool = False) -> Tagger:
         """Unpack into a temporary directory and load through :func:`load_model`, so the same
         checksum verification guards the unpickling; cached per process by digest."""
         with _lock:
@@ -74,11 +88,14 @@ class ModelPayload:
                     _models[self.digest] = load_model(temp)
                 finally:
                     shutil.rmtree(temp, ignore_errors=True)
-            return _models[self.digest]
+            tagger = _models[self.digest]
+        if compiled:
+            compiled_scoring(tagger)
+        return tagger
 
 
 def score_with_files(files: dict[str, bytes], digest: str, batch: Batch, options: ScoreOptions
                      ) -> tuple[int, str]:
     """Dask task: score one batch with the shipped model files. The files travel as a plain
     dict of bytes, which a worker can receive before it has imported ``tagger``."""
-    return score_batch(ModelPayload(files, digest).load(), batch, options)
+    return score_batch(ModelPayload(files, digest).load(options.compiled), batch, options)

@@ -27,7 +27,7 @@ def test_compiled_scoring_is_on_by_default_and_a_bad_value_is_named(monkeypatch)
 def test_the_app_serves_the_same_scores_either_way(small_model, compiled):
     app = create_app({"model_dir": small_model, "compiled_scoring": compiled})
     estimator = app.extensions["tagger"]["holder"].tagger.estimator
-    assert ("one_paper_scorer_" in estimator.__dict__) is compiled
+    assert ("compiled_scorer_" in estimator.__dict__) is compiled
     body = {"title": "Mamba", "abstract": "A selective state space model with a Kalman filter.",
             "all_scores": True}
     scores = app.test_client().post("/v1/tag", json=body).get_json()["scores"]

@@ -85,15 +85,15 @@ def test_the_holder_compiles_single_abstract_scoring_when_asked(small_model, tmp
     compiled kernel; the scores are the string path's."""
     held = ModelHolder(small_model, compiled_scoring=True)
     held.load_initial()
-    assert "one_paper_scorer_" in held.tagger.estimator.__dict__
+    assert "compiled_scorer_" in held.tagger.estimator.__dict__
     document = Document(id="x", title="Mamba", abstract="A selective state space model.")
     plain = ModelHolder(small_model)  # the default outside the API: the string path
     plain.load_initial()
-    assert "one_paper_scorer_" not in plain.tagger.estimator.__dict__
+    assert "compiled_scorer_" not in plain.tagger.estimator.__dict__
     np.testing.assert_allclose(held.tagger.score([document]), plain.tagger.score([document]),
                                atol=1e-6)
     reloaded = held.reload(model_copy(small_model, tmp_path / "b", version="state-b"))
-    assert "one_paper_scorer_" in reloaded.estimator.__dict__
+    assert "compiled_scorer_" in reloaded.estimator.__dict__
 
 
 def test_a_model_the_kernel_cannot_take_is_still_served(small_model, monkeypatch, caplog):
@@ -102,7 +102,7 @@ def test_a_model_the_kernel_cannot_take_is_still_served(small_model, monkeypatch
     def broken(self):
         raise RuntimeError("no machine code today")
 
-    monkeypatch.setattr(ThemeClassifier, "compile_one_paper", broken)
+    monkeypatch.setattr(ThemeClassifier, "compile_scoring", broken)
     held = ModelHolder(small_model, compiled_scoring=True)
     with caplog.at_level("WARNING", logger="tagger.api.model"):
         held.load_initial()
