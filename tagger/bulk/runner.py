@@ -30,9 +30,11 @@ ENGINES = ("local", "dask")
 COMPILED_CHOICES = ("auto", "on", "off")
 # --compiled auto: the compiled kernel scores a paper in about a quarter of the batch path's
 # CPU time but costs ~1 s to load (~10 s the first time on a machine, when numba compiles
-# it); from about this much input it pays off even when shared by two jobs
-# (benchmarks/bulk_compiled.py measured where it does).
-COMPILED_MIN_INPUT_BYTES = 32 * 2**20
+# it). benchmarks/bulk_tag.py --records N --runs jobs2-on,jobs2-off,jobs1-on,jobs1-off:
+# with two jobs it breaks even at about 15 MB of JSON Lines (15,000 abstracts), one job
+# already gains at 7 MB, and from 22 MB on both are faster (1.2x and 1.9x; 2.3x and 3.1x
+# at 106 MB).
+COMPILED_MIN_INPUT_BYTES = 16 * 2**20
 # Measured with benchmarks/bulk_tag.py: throughput is flat from 256 up; 512 keeps the
 # in-flight memory small (2 * jobs + 1 batches of raw text and results).
 DEFAULT_BATCH_SIZE = 512

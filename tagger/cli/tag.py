@@ -72,7 +72,7 @@ def register(subparsers) -> None:
     parser.add_argument("--compiled", choices=COMPILED_CHOICES, default="auto",
                         help="score through the compiled kernel (numba): about a quarter of "
                         "the CPU per abstract, ~1 s to load (~10 s the first time on a "
-                        "machine); auto (default): on for inputs of 32 MiB or more")
+                        "machine); auto (default): on for inputs of 16 MiB or more")
     parser.add_argument("--resume", action="store_true",
                         help="append to an existing -o file, skipping the records already in it")
     parser.add_argument("--quiet", "-q", action="store_true",
