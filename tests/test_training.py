@@ -17,6 +17,7 @@ from tagger.corpus import Document, read_documents
 from tagger.taxonomy import load_taxonomy
 from tagger.training.fit import check_tags
 from tagger.training.metrics import (
+    best_threshold_f1,
     expected_calibration_error,
     label_matrix,
     multilabel_report,
@@ -119,6 +120,33 @@ def test_multilabel_report_numbers():
     assert report["exact_match"] == 0.5
     assert report["no_theme_documents"] == 1
     assert report["no_theme_false_positive_rate"] == 1.0
+
+
+def test_multilabel_report_of_a_one_theme_taxonomy_counts_the_theme():
+    """scikit-learn reads a single label column as a binary target; the report must still
+    count the theme, not its negatives."""
+    report = multilabel_report(np.array([[1], [0], [0], [1]]), np.array([[1], [1], [0], [0]]),
+                               ["a"])
+    assert report["per_theme"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5,
+                                        "support": 2, "predicted": 2}
+    assert (report["micro_f1"], report["macro_f1"], report["exact_match"]) == (0.5, 0.5, 0.5)
+    assert report["no_theme_false_positive_rate"] == 0.5
+
+
+def test_best_threshold_f1_is_the_best_cut_between_different_scores():
+    assert best_threshold_f1([1, 0, 1, 0, 0], [0.9, 0.8, 0.7, 0.2, 0.1]) == (0.8, 0.7)
+    # tied scores cannot be cut apart: both are tagged or neither
+    assert best_threshold_f1([1, 0], [0.5, 0.5]) == (2 / 3, 0.5)  # not 1.0
+    assert best_threshold_f1([0, 0], [0.3, 0.2]) == (0.0, float("inf"))
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # against trying every threshold
+        y = rng.random(40) < 0.2
+        s = np.round(rng.random(40) + 0.5 * y, 1)  # coarse: many ties
+        if not y.any():
+            continue
+        brute = max(multilabel_report(y[:, None], (s >= t)[:, None], ["a"])[
+            "per_theme"]["a"]["f1"] or 0.0 for t in np.unique(s))
+        assert round(best_threshold_f1(y, s)[0], 4) == brute
 
 
 def test_unknown_training_tags_are_refused_with_the_record_named():

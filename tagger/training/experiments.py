@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from tagger.estimator import build_model
 from tagger.fields import UnlabelledPapers
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.training.fit import ExtraData, cross_validate, fields_of
-from tagger.training.metrics import label_matrix
+from tagger.training.metrics import best_threshold_f1, label_matrix
 
 CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
                "time-series")
@@ -156,7 +157,7 @@ def run_design(
         extra = joined([as_extra(seed_docs, design.seed_weight), *silver_extra])
         cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, folds=folds, seed=seed,
                             extra=extra, unlabelled=pool)
-        result["arxiv"] = protocol_result(cv, started)
+        result["arxiv"] = protocol_result(cv, started, Y, ids)
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
@@ -164,7 +165,7 @@ def run_design(
         weights = np.array([design.seed_weight] * len(seed_docs) + [1.0] * len(arxiv_docs))
         cv = cross_validate(model, fields_of(docs), Y, ids, folds=folds, seed=seed,
                             weights=weights, extra=joined(silver_extra), unlabelled=pool)
-        result["all"] = protocol_result(cv, started)
+        result["all"] = protocol_result(cv, started, Y, ids)
     return result
 
 
@@ -200,11 +201,28 @@ def timed_scoring(model: Any, records: list[dict], fit_seconds: float, repeats: 
             "fit_seconds": round(fit_seconds, 1)}
 
 
-def protocol_result(cv: Any, started: float) -> dict:
+def protocol_result(cv: Any, started: float, Y: np.ndarray | None = None,
+                    theme_ids: Sequence[str] = ()) -> dict:
     """One protocol's entry of a design's result: the summary metrics, the calibration
-    error and the seconds since ``started`` (a ``time.perf_counter()`` value)."""
-    return (_summary(cv.report) | {"ece": cv.calibration["ece"]}
-            | {"seconds": round(time.perf_counter() - started)})
+    error and the seconds since ``started`` (a ``time.perf_counter()`` value); given the
+    scored labels ``Y``, also the core themes' threshold ceiling (:func:`threshold_ceiling`).
+    """
+    result = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+              | {"seconds": round(time.perf_counter() - started)})
+    if Y is not None:
+        result["threshold_ceiling"] = threshold_ceiling(Y, cv.scores, theme_ids)
+    return result
+
+
+def threshold_ceiling(Y: np.ndarray, S: np.ndarray, theme_ids: Sequence[str]) -> dict:
+    """Each core theme's F1 with the best threshold chosen on the scored papers themselves
+    (:func:`tagger.training.metrics.best_threshold_f1`), and their mean: what no threshold
+    rule can beat with these out-of-fold scores."""
+    per_theme = {t: round(best_threshold_f1(Y[:, theme_ids.index(t)],
+                                            S[:, theme_ids.index(t)])[0], 4)
+                 for t in CORE_THEMES if t in theme_ids}
+    return {"core_macro_f1": round(float(np.mean(list(per_theme.values()))), 4),
+            "per_theme_f1": per_theme}
 
 
 def markdown_row(result: dict, protocol: str) -> str:

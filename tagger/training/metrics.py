@@ -33,11 +33,16 @@ def multilabel_report(
     n_labels = len(theme_ids)
     labels = list(range(n_labels))
     if len(Y_true):
+        true, pred = Y_true, Y_pred
+        if n_labels == 1:  # scikit-learn reads one column as a binary target and would
+            # report its class 0 (the negatives); an all-zero second column keeps it
+            # multi-label and changes no count
+            true, pred = (np.hstack([m, np.zeros_like(m)]) for m in (Y_true, Y_pred))
         precision, recall, f1, support = precision_recall_fscore_support(
-            Y_true, Y_pred, labels=labels, average=None, zero_division=0)
+            true, pred, labels=labels, average=None, zero_division=0)
         micro_p, micro_r, micro_f1, _ = precision_recall_fscore_support(
-            Y_true, Y_pred, average="micro", zero_division=0)
-        confusion = multilabel_confusion_matrix(Y_true, Y_pred, labels=labels)
+            true, pred, average="micro", zero_division=0)
+        confusion = multilabel_confusion_matrix(true, pred, labels=labels)
     else:
         precision = recall = f1 = support = np.zeros(n_labels)
         micro_p = micro_r = micro_f1 = 0.0
@@ -77,6 +82,25 @@ def core_macro_f1(report: dict, core_themes: Sequence[str]) -> float | None:
     values = [report["per_theme"][t]["f1"] for t in core_themes
               if t in report["per_theme"] and report["per_theme"][t]["f1"] is not None]
     return _round(np.mean(values)) if values else None
+
+
+def best_threshold_f1(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The highest F1 one threshold on ``scores`` reaches, and that threshold (tag every
+    score >= it), chosen on the very papers it scores. Not a method: an upper bound on what
+    any threshold rule could make of these scores, which tells a ranking problem (the
+    bound is low) from a threshold problem (the bound is well above the F1 at 0.5)."""
+    y_true = np.asarray(y_true).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    positives = int(y_true.sum())
+    if not positives:
+        return 0.0, float("inf")
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], np.cumsum(y_true[order])
+    # a cut can only fall between different scores: the last index of each run of ties
+    ends = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])
+    f1 = 2 * hits[ends] / (ends + 1 + positives)
+    best = int(np.argmax(f1))
+    return float(f1[best]), float(ranked[ends[best]])
 
 
 def reliability(y_true: np.ndarray, scores: np.ndarray,

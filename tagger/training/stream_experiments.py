@@ -323,18 +323,19 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
         train = [*seed_docs, *extra_docs]
         extra = ExtraData(fields_of(train), label_matrix([d.tags for d in train], ids),
                           np.r_[np.ones(len(seed_docs)), np.full(len(extra_docs), extra_weight)])
-        cv = cross_validate(model, fields_of(arxiv_docs),
-                            label_matrix([d.tags for d in arxiv_docs], ids), ids, seed=seed,
-                            extra=extra, unlabelled=pool)
-        result["arxiv"] = protocol_result(cv, started)
+        Y = label_matrix([d.tags for d in arxiv_docs], ids)
+        cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, seed=seed, extra=extra,
+                            unlabelled=pool)
+        result["arxiv"] = protocol_result(cv, started, Y, ids)
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
         extra = (ExtraData(fields_of(extra_docs), label_matrix([d.tags for d in extra_docs], ids),
                            np.full(len(extra_docs), extra_weight)) if extra_docs else None)
-        cv = cross_validate(model, fields_of(docs), label_matrix([d.tags for d in docs], ids),
-                            ids, seed=seed, unlabelled=pool, extra=extra)
-        result["all"] = protocol_result(cv, started)
+        Y = label_matrix([d.tags for d in docs], ids)
+        cv = cross_validate(model, fields_of(docs), Y, ids, seed=seed, unlabelled=pool,
+                            extra=extra)
+        result["all"] = protocol_result(cv, started, Y, ids)
     return result
 
 
