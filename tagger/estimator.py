@@ -150,9 +150,9 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         batch path's per paper): for processes that tag many papers, like the API and large
         bulk runs. The machine code is compiled (or read from numba's cache) here, not in
         the first request: ~1 s with the cache, ~10 s without. Returns None when it is in
-        use, else why not (the string and batch paths then stay): numba missing, or a block
-        the kernel does not know. The scorer is derived from the fitted model, so it is
-        never pickled."""
+        use, else why not (the string and batch paths then stay): numba missing, a block the
+        kernel does not know, or the compiler failing on this platform. The scorer is
+        derived from the fitted model, so it is never pickled."""
         if "compiled_scorer_" in self.__dict__:
             return None
         check_is_fitted(self, "classifier_")
@@ -160,11 +160,13 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
             from tagger.compiled import CompiledScorer
 
             scorer = CompiledScorer.compile(self.features_, self.classifier_)
+            if scorer is None:
+                return "the model's representation has no compiled form"
+            scorer.warm_up()  # compiles now, or loads the cached machine code
         except ImportError as error:
             return f"numba is not available ({error})"
-        if scorer is None:
-            return "the model's representation has no compiled form"
-        scorer.warm_up()  # compiles now, or loads the cached machine code
+        except Exception as error:  # noqa: BLE001 - e.g. no writable cache: the other paths score
+            return f"the compiler failed ({type(error).__name__}: {error})"
         self.__dict__["compiled_scorer_"] = scorer
         return None
 

@@ -121,6 +121,21 @@ def test_without_numba_the_model_says_why_and_keeps_the_string_path(model, monke
     assert fitted.predict_proba([{"title": "", "abstract": "time series"}]).shape == (1, 19)
 
 
+def test_a_failing_compiler_is_a_reason_not_an_error(model, monkeypatch):
+    """numba raises at compile time on a platform it cannot serve (or with no writable
+    cache): the caller (API, bulk run) gets why, and the model keeps scoring."""
+    fitted = pickle.loads(pickle.dumps(model))
+
+    def broken(self):
+        raise RuntimeError("cannot cache function")
+
+    monkeypatch.setattr(CompiledScorer, "warm_up", broken)
+    assert fitted.compile_scoring() == ("the compiler failed (RuntimeError: cannot cache "
+                                        "function)")
+    assert "compiled_scorer_" not in fitted.__dict__
+    assert fitted.predict_proba([{"title": "", "abstract": "time series"}]).shape == (1, 19)
+
+
 def test_a_representation_without_integer_form_is_not_compiled(taxonomy):
     class Custom:  # any object with transform(lemma_lists) -> array works in the estimator
         dim = 2

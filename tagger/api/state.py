@@ -132,10 +132,7 @@ class ModelHolder:
         """A loaded model made ready to serve: compiled for single abstracts (when asked and
         possible; why not is logged), then warmed up."""
         if self.compiled_scoring:
-            try:
-                why_not = tagger.estimator.compile_scoring()
-            except Exception as error:  # noqa: BLE001 - the string path still serves
-                why_not = f"the compiler failed ({type(error).__name__}: {error})"
+            why_not = tagger.estimator.compile_scoring()
             if why_not:
                 log.warning("pid %d: single abstracts take the string path: %s", os.getpid(),
                             why_not)

@@ -97,14 +97,15 @@ def test_the_holder_compiles_single_abstract_scoring_when_asked(small_model, tmp
 
 
 def test_a_model_the_kernel_cannot_take_is_still_served(small_model, monkeypatch, caplog):
-    from tagger.estimator import ThemeClassifier
+    from tagger.compiled import CompiledScorer
 
     def broken(self):
         raise RuntimeError("no machine code today")
 
-    monkeypatch.setattr(ThemeClassifier, "compile_scoring", broken)
+    monkeypatch.setattr(CompiledScorer, "warm_up", broken)
     held = ModelHolder(small_model, compiled_scoring=True)
     with caplog.at_level("WARNING", logger="tagger.api.model"):
         held.load_initial()
     assert held.ready and held.error is None
     assert "string path" in caplog.text and "no machine code today" in caplog.text
+    assert "compiled_scorer_" not in held.tagger.estimator.__dict__
