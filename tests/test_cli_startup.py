@@ -35,6 +35,28 @@ print(json.dumps({{"status": status, "loaded": loaded}}))
     assert json.loads(lines[-1]) == {"status": 0, "loaded": []}
 
 
+def test_a_small_file_keeps_the_batch_path_and_compiled_on_forces_the_kernel(small_model,
+                                                                            tmp_path):
+    """``--compiled auto`` on a file of a few batches (far below 16 MiB) never pays numba's
+    start-up; ``--compiled on`` does load it."""
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": f"p{i}", "abstract": f"A state space model {i}."})
+                              + "\n" for i in range(1200)))
+    for mode, numba_loaded in (("auto", False), ("on", True)):
+        code = f"""
+import json, sys
+from tagger.cli import main
+status = main(["tag", {str(source)!r}, "-o", {str(tmp_path / mode)!r}, "--jobs", "1",
+               "--compiled", {mode!r}, "--model", {str(small_model)!r}, "-q"])
+print(json.dumps({{"status": status, "numba": sys.modules.get("numba") is not None}}))
+"""
+        result = _run(code)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+            "status": 0, "numba": numba_loaded}, mode
+        assert "tagged 1200, skipped 0" in result.stderr
+
+
 def test_a_deferred_module_loads_in_full_when_used():
     code = """
 import sys
