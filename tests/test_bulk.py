@@ -329,7 +329,7 @@ def test_compiled_on_without_the_kernel_says_why_and_tags_everything(corpus, sma
 
 
 def test_compiled_auto_is_on_only_for_inputs_large_enough_to_pay_off(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "COMPILED_MIN_INPUT_BYTES", 10_000)
+    monkeypatch.setattr(scoring, "COMPILED_MIN_INPUT_BYTES", 10_000)
     small = write_jsonl(tmp_path / "a.jsonl", make_records(20))
     assert 2_000 < small.stat().st_size < 5_000
     big = write_jsonl(tmp_path / "b.jsonl", make_records(60))

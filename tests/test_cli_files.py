@@ -416,11 +416,11 @@ def test_the_engine_for_one_batch_is_in_process(small_model, tmp_path):
 
 
 def test_cli_constants_match_the_bulk_package():
-    from tagger.bulk import formats, runner
+    from tagger.bulk import formats, runner, scoring
     from tagger.cli import tag
 
     assert (tag.FORMATS, tag.ENGINES, tag.COMPILED_CHOICES, tag.DEFAULT_BATCH_SIZE) == (
-        formats.FORMATS, runner.ENGINES, runner.COMPILED_CHOICES, runner.DEFAULT_BATCH_SIZE)
+        formats.FORMATS, runner.ENGINES, scoring.COMPILED_CHOICES, runner.DEFAULT_BATCH_SIZE)
 
 
 # --- evaluate on the training data ----------------------------------------------------------

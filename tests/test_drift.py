@@ -191,6 +191,41 @@ def test_worker_processes_give_the_same_report(feed, small_model, report_run):
     assert one == two
 
 
+def _close(a, b, path: str = "") -> None:
+    """Equal structures, floats within 1e-4 (the compiled kernel's scores differ from the
+    batch path's by ~1e-6, which can move a rounded figure by one unit)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _close(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, abs=1e-4), path
+    else:
+        assert a == b, path
+
+
+def test_the_compiled_kernel_gives_the_same_report(feed, small_model, report_run):
+    """``--compiled on`` in one process and in forked workers (which share the parent's
+    compiled model): the batch path's report."""
+    path, _bad = feed
+    result, _out = report_run
+    reference = json.loads(result.stdout)
+    del reference["timing"]
+    for jobs in ("1", "2"):
+        compiled = run_tagger("report", str(path), "--model", str(small_model), "--json",
+                              "--reference-periods", "2", "--min-papers", "100", "--quiet",
+                              "--jobs", jobs, "--batch-size", "64", "--compiled", "on")
+        assert compiled.returncode == 3, compiled.stderr
+        assert "unavailable" not in compiled.stderr
+        report = json.loads(compiled.stdout)
+        del report["timing"]
+        _close(report, reference)
+
+
 def test_dated_documents_filters_months_and_reports_bad_ones():
     docs = [Document(id="a", abstract="x", month="2025-01", source="f", line=1),
             Document(id="b", abstract="x", month="", source="f", line=2),

@@ -16,25 +16,22 @@ from pathlib import Path
 from typing import TextIO
 
 from tagger.artifact import MANIFEST_FILE, ModelError, verify_model_dir
-from tagger.bulk.batching import Record, batched, count_lines, input_bytes, read_records
+from tagger.bulk.batching import Record, batched, count_lines, read_records
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
 from tagger.bulk.resume import ResumeOutput, SkipDone
-from tagger.bulk.scoring import ScoreOptions, compiled_scoring, model_from_dir
+from tagger.bulk.scoring import (
+    ScoreOptions,
+    compiled_pays_off,
+    compiled_scoring,
+    model_from_dir,
+)
 from tagger.corpus import STDIN, CorpusError, Document, RecordError
 from tagger.output import AtomicOutput, OutputError, check_output_path
 from tagger.records import ErrorDigest, Limits
 from tagger.taxonomy import Taxonomy, TaxonomyError
 
 ENGINES = ("local", "dask")
-COMPILED_CHOICES = ("auto", "on", "off")
-# --compiled auto: the compiled kernel scores a paper in about a quarter of the batch path's
-# CPU time but costs ~1 s to load (~10 s the first time on a machine, when numba compiles
-# it). benchmarks/bulk_tag.py --records N --runs jobs2-on,jobs2-off,jobs1-on,jobs1-off:
-# with two jobs it breaks even at about 15 MB of JSON Lines (15,000 abstracts), one job
-# already gains at 7 MB, and from 22 MB on both are faster (1.2x and 1.9x; 2.3x and 3.1x
-# at 106 MB).
-COMPILED_MIN_INPUT_BYTES = 16 * 2**20
 # Measured with benchmarks/bulk_tag.py: throughput is flat from 256 up; 512 keeps the
 # in-flight memory small (2 * jobs + 1 batches of raw text and results).
 DEFAULT_BATCH_SIZE = 512
@@ -94,7 +91,7 @@ def wants_compiled(job: BulkJob, small: bool) -> bool:
         return job.compiled == "on"
     if small or job.documents is not None:
         return False
-    return input_bytes(job.inputs) >= COMPILED_MIN_INPUT_BYTES
+    return compiled_pays_off(job.inputs)
 
 
 def make_engine(job: BulkJob, options: ScoreOptions, small: bool = False):

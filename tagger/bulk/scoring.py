@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tagger.artifact import MANIFEST_FILE, load_model, verify_model_dir
-from tagger.bulk.batching import Batch, to_documents
+from tagger.bulk.batching import Batch, input_bytes, to_documents
 from tagger.bulk.formats import Formatter
 from tagger.tagging import Tagger
 
@@ -50,6 +50,22 @@ def model_from_dir(model_dir: str, compiled: bool = False) -> Tagger:
     if compiled:
         compiled_scoring(tagger)
     return tagger
+
+
+COMPILED_CHOICES = ("auto", "on", "off")
+# --compiled auto: the compiled kernel scores a paper in about a quarter of the batch path's
+# CPU time but costs ~1 s to load (~10 s the first time on a machine, when numba compiles
+# it). benchmarks/bulk_tag.py --records N --runs jobs2-on,jobs2-off,jobs1-on,jobs1-off:
+# with two jobs it breaks even at about 15 MB of JSON Lines (15,000 abstracts), one job
+# already gains at 7 MB, and from 22 MB on both are faster (1.2x and 1.9x; 2.3x and 3.1x
+# at 106 MB).
+COMPILED_MIN_INPUT_BYTES = 16 * 2**20
+
+
+def compiled_pays_off(inputs: list[str]) -> bool:
+    """``--compiled auto`` of ``tagger tag`` and ``tagger report``: whether the input files
+    are large enough for the kernel's start-up to pay off."""
+    return input_bytes(inputs) >= COMPILED_MIN_INPUT_BYTES
 
 
 def compiled_scoring(tagger: Tagger) -> str | None:

@@ -82,10 +82,17 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_model_or_fail(model_dir: Path | None) -> Tagger:
+def load_model_or_fail(model_dir: Path | None, shared: bool = False) -> Tagger:
+    """The model, or a one-line error. ``shared``: through the per-process cache of
+    :mod:`tagger.bulk.scoring`, so worker processes forked later find it loaded (and
+    compiled, if it was) instead of loading their own copy."""
     from tagger.artifact import ModelError, load_model
 
     try:
+        if shared:
+            from tagger.bulk.scoring import model_from_dir
+
+            return model_from_dir(str(resolved_model_dir(model_dir).resolve()))
         return load_model(model_dir)
     except ModelError as error:
         raise CommandError(str(error)) from None

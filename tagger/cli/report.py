@@ -22,6 +22,7 @@ from tagger.cli.common import (
     load_model_or_fail,
     resolved_model_dir,
 )
+from tagger.cli.tag import COMPILED_CHOICES
 from tagger.corpus import CorpusError, read_corpus
 
 
@@ -70,6 +71,9 @@ def register(subparsers) -> None:
                         help="papers scored per batch (512)")
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="score in N worker processes (default 1)")
+    parser.add_argument("--compiled", choices=COMPILED_CHOICES, default="auto",
+                        help="score through the compiled kernel as tagger tag does (auto: "
+                        "for feeds of 16 MiB or more, unless --sample)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     parser.set_defaults(handler=run)
 
@@ -118,7 +122,8 @@ def run(args) -> int:
         reference_range = drift.parse_month_range(args.reference) if args.reference else None
     except ValueError as error:
         raise CommandError(str(error), status=EXIT_USAGE) from None
-    tagger = load_model_or_fail(args.model)
+    tagger = load_model_or_fail(args.model, shared=True)
+    compiled = _compile(args, tagger)
     try:
         drift.model_vocabulary(tagger)
     except ValueError as error:
@@ -133,7 +138,8 @@ def run(args) -> int:
         if args.jobs > 1:
             accumulator = drift.scan_feed_parallel(
                 resolved_model_dir(args.model), tagger.taxonomy.ids, documents, args.jobs,
-                by=args.by, batch_size=args.batch_size, progress=_Progress(args.quiet))
+                by=args.by, batch_size=args.batch_size, progress=_Progress(args.quiet),
+                compiled=compiled)
         else:
             accumulator = drift.scan_feed(tagger, documents, by=args.by,
                                           batch_size=args.batch_size,
@@ -165,6 +171,22 @@ def run(args) -> int:
     print(json.dumps(report, indent=2) if args.json else drift.format_report(report))
     print(f"scored {scored}, skipped {reporter.skipped}", file=sys.stderr)
     return exit_status(scored, reporter.skipped)
+
+
+def _compile(args, tagger) -> bool:
+    """Switch the model to the compiled kernel when ``--compiled`` asks (``auto``: a feed
+    large enough, and no ``--sample``); done before any worker forks, so they share it. Says
+    why not when it cannot, and the batch path scores."""
+    from tagger.bulk.scoring import compiled_pays_off, compiled_scoring
+
+    if args.compiled == "off" or (args.compiled == "auto" and (
+            args.sample or not compiled_pays_off(args.feed))):
+        return False
+    why_not = compiled_scoring(tagger)
+    if why_not:
+        print(f"compiled scoring unavailable ({why_not}); scoring on the batch path",
+              file=sys.stderr)
+    return why_not is None
 
 
 def _periods_in(periods, month_range: tuple[str, str], by: str) -> list[str]:

@@ -355,12 +355,13 @@ def scan_feed(tagger: Tagger, documents: Iterable[Document], by: str = "month",
 _vocabularies: dict[str, frozenset[str]] = {}
 
 
-def _score_in_worker(model_dir: str, by: str, batch: list[Document]) -> tuple:
+def _score_in_worker(model_dir: str, by: str, batch: list[Document], compiled: bool) -> tuple:
     """One batch scored in a pool worker: the model (checksum-verified) and its vocabulary
-    are loaded once per process; returns what :meth:`DriftAccumulator.add` takes."""
+    are loaded once per process (a forked worker finds the parent's, compiled if it was);
+    returns what :meth:`DriftAccumulator.add` takes."""
     from tagger.bulk.scoring import model_from_dir
 
-    tagger = model_from_dir(model_dir)
+    tagger = model_from_dir(model_dir, compiled)
     if model_dir not in _vocabularies:
         _vocabularies[model_dir] = model_vocabulary(tagger)
     oov, content = oov_counts(batch, _vocabularies[model_dir])
@@ -371,10 +372,12 @@ def _score_in_worker(model_dir: str, by: str, batch: list[Document]) -> tuple:
 def scan_feed_parallel(model_dir: str | Path, theme_ids: Sequence[str],
                        documents: Iterable[Document], jobs: int, by: str = "month",
                        batch_size: int = BATCH_SIZE,
-                       progress: Callable[[int], None] | None = None) -> DriftAccumulator:
-    """:func:`scan_feed` over ``jobs`` forked worker processes. Reading stays in this process
-    and at most ``2 * jobs + 1`` batches are in flight, so memory stays flat; the sums are
-    the same whatever the order batches finish in."""
+                       progress: Callable[[int], None] | None = None,
+                       compiled: bool = False) -> DriftAccumulator:
+    """:func:`scan_feed` over ``jobs`` forked worker processes (``compiled``: scoring through
+    the compiled kernel, see :func:`tagger.bulk.scoring.compiled_scoring`). Reading stays in
+    this process and at most ``2 * jobs + 1`` batches are in flight, so memory stays flat;
+    the sums are the same whatever the order batches finish in."""
     import multiprocessing
     from collections import deque
 
@@ -393,7 +396,7 @@ def scan_feed_parallel(model_dir: str | Path, theme_ids: Sequence[str],
 
     with context.Pool(jobs) as pool:
         while batch := list(islice(iterator, batch_size)):
-            window.append(pool.apply_async(_score_in_worker, (model_dir, by, batch)))
+            window.append(pool.apply_async(_score_in_worker, (model_dir, by, batch, compiled)))
             if len(window) > 2 * jobs:
                 collect()
         while window:
