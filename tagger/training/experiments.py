@@ -221,8 +221,8 @@ def threshold_ceiling(Y: np.ndarray, S: np.ndarray, theme_ids: Sequence[str]) ->
     per_theme = {t: round(best_threshold_f1(Y[:, theme_ids.index(t)],
                                             S[:, theme_ids.index(t)])[0], 4)
                  for t in CORE_THEMES if t in theme_ids}
-    return {"core_macro_f1": round(float(np.mean(list(per_theme.values()))), 4),
-            "per_theme_f1": per_theme}
+    mean = round(float(np.mean(list(per_theme.values()))), 4) if per_theme else None
+    return {"core_macro_f1": mean, "per_theme_f1": per_theme}
 
 
 def markdown_row(result: dict, protocol: str) -> str:
