@@ -182,16 +182,30 @@ def test_resume_refuses_an_output_of_other_inputs(corpus, small_model, tmp_path)
 
 
 def test_dask_engine_on_an_existing_cluster_matches_local(corpus, small_model, serial_output,
-                                                          tmp_path):
+                                                          tmp_path, fresh_model_cache):
+    """The same output from a cluster's workers; with ``--compiled on`` each worker compiles
+    its own kernel and gives the same tags (scores within a unit of the fourth decimal)."""
     distributed = pytest.importorskip("dask.distributed")
-    out = tmp_path / "dask.jsonl"
+    out, compiled = tmp_path / "dask.jsonl", tmp_path / "dask-compiled.jsonl"
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=":0") as cluster:
         result = tagger(corpus[0], "--model", small_model, "--engine", "dask", "--scheduler",
                         cluster.scheduler_address, "--batch-size", 200, "-o", out)
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes() == serial_output.read_bytes()
+        result = tagger(corpus[0], "--model", small_model, "--engine", "dask", "--scheduler",
+                        cluster.scheduler_address, "--batch-size", 200, "-o", compiled,
+                        "--compiled", "on")
     assert result.returncode == 0, result.stderr
-    assert out.read_bytes() == serial_output.read_bytes()
+    assert [model.estimator.__dict__.get("compiled_scorer_") is not None
+            for model in fresh_model_cache.values()] == [True]  # the workers' (in process)
+    rows = [[json.loads(line) for line in path.read_text().splitlines()]
+            for path in (compiled, serial_output)]
+    assert [[(r["id"], [t["theme"] for t in r["tags"]]) for r in rs] for rs in rows] == [
+        [(r["id"], [t["theme"] for t in r["tags"]]) for r in rows[1]]] * 2
+    np.testing.assert_allclose([t["score"] for r in rows[0] for t in r["tags"]],
+                               [t["score"] for r in rows[1] for t in r["tags"]], atol=1.01e-4)
 
 
 def test_bad_records_are_reported_in_order_and_set_the_exit_status(small_model, tmp_path):
