@@ -151,7 +151,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         (same scores to ~1e-6; a sixth of the CPU time for one paper, about a quarter of the
         batch path's per paper): for processes that tag many papers, like the API and large
         bulk runs. The machine code is compiled (or read from numba's cache) here, not in
-        the first request: ~1 s with the cache, ~10 s without. Returns None when it is in
+        the first request: ~0.6 s with the cache, ~10 s without. Returns None when it is in
         use, else why not (the string and batch paths then stay): numba missing, a block the
         kernel does not know, or the compiler failing on this platform. The scorer is
         derived from the fitted model, so it is never pickled."""

@@ -54,7 +54,7 @@ def model_from_dir(model_dir: str, compiled: bool = False) -> Tagger:
 
 COMPILED_CHOICES = ("auto", "on", "off")
 # --compiled auto: the compiled kernel scores a paper in about a quarter of the batch path's
-# CPU time but costs ~1 s to load (~10 s the first time on a machine, when numba compiles
+# CPU time but costs ~0.6 s to load (~10 s the first time on a machine, when numba compiles
 # it). benchmarks/bulk_tag.py --records N --runs jobs2-on,jobs2-off,jobs1-on,jobs1-off:
 # with two jobs it breaks even at about 15 MB of JSON Lines (15,000 abstracts), one job
 # already gains at 7 MB, and from 22 MB on both are faster (1.2x and 1.9x; 2.3x and 3.1x

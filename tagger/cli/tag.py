@@ -71,7 +71,7 @@ def register(subparsers) -> None:
                         "tcp://10.0.0.5:8786 (default: start a local cluster of --jobs workers)")
     parser.add_argument("--compiled", choices=COMPILED_CHOICES, default="auto",
                         help="score through the compiled kernel (numba): about a quarter of "
-                        "the CPU per abstract, ~1 s to load (~10 s the first time on a "
+                        "the CPU per abstract, ~0.6 s to load (~10 s the first time on a "
                         "machine); auto (default): on for inputs of 16 MiB or more")
     parser.add_argument("--resume", action="store_true",
                         help="append to an existing -o file, skipping the records already in it")
