@@ -59,7 +59,7 @@ def _score_in_worker(batch: Batch, options: ScoreOptions) -> Result:
     if _worker_error is not None:
         raise ModelError(_worker_error)
     assert _worker_model_dir is not None
-    return score_batch(model_from_dir(_worker_model_dir, options.compiled), batch, options)
+    return score_batch(model_from_dir(_worker_model_dir), batch, options)
 
 
 class PoolEngine:

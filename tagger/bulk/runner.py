@@ -16,16 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 from tagger.artifact import MANIFEST_FILE, ModelError, verify_model_dir
+from tagger.bulk import scoring
 from tagger.bulk.batching import Record, batched, count_lines, read_records
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
 from tagger.bulk.resume import ResumeOutput, SkipDone
-from tagger.bulk.scoring import (
-    ScoreOptions,
-    compiled_pays_off,
-    compiled_scoring,
-    model_from_dir,
-)
+from tagger.bulk.scoring import ScoreOptions, model_from_dir, use_compiled
 from tagger.corpus import STDIN, CorpusError, Document, RecordError
 from tagger.output import AtomicOutput, OutputError, check_output_path
 from tagger.records import ErrorDigest, Limits
@@ -85,19 +81,22 @@ def _theme_ids(model_dir: Path) -> tuple[str, ...]:
 
 
 def wants_compiled(job: BulkJob, small: bool) -> bool:
-    """Whether to score through the compiled kernel: as ``--compiled`` says, or (``auto``)
-    when the input files are large enough for its start-up to pay off."""
-    if job.compiled != "auto":
-        return job.compiled == "on"
-    if small or job.documents is not None:
-        return False
-    return compiled_pays_off(job.inputs)
+    """Whether to score through the compiled kernel (:func:`scoring.wants_compiled`); never
+    under ``auto`` for one batch or ``--text``."""
+    return scoring.wants_compiled(job.compiled, job.inputs,
+                                  eligible=not small and job.documents is None)
+
+
+def model_key(job: BulkJob) -> str:
+    """The model directory as engines and the per-process model cache name it: resolved once
+    (``models/current`` to the version it points at now)."""
+    return str(Path(job.model_dir).resolve())
 
 
 def make_engine(job: BulkJob, options: ScoreOptions, small: bool = False):
     """The engine for ``job``; ``small`` (the whole input fits in one batch) scores in this
     process: a pool would cost more to start than the work."""
-    model_dir = str(Path(job.model_dir).resolve())
+    model_dir = model_key(job)
     if job.engine == "dask":
         from tagger.bulk.dask_engine import DaskEngine
 
@@ -185,10 +184,7 @@ def _compile_here(job: BulkJob, say: Callable[[str], None]) -> bool:
     workers compile their own copy."""
     if job.engine != "local":
         return True
-    why_not = compiled_scoring(model_from_dir(str(Path(job.model_dir).resolve())))
-    if why_not:
-        say(f"compiled scoring unavailable ({why_not}); scoring on the batch path")
-    return why_not is None
+    return use_compiled(model_from_dir(model_key(job)), say)
 
 
 def _write(out, text: str, path: str | None) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +63,13 @@ COMPILED_CHOICES = ("auto", "on", "off")
 COMPILED_MIN_INPUT_BYTES = 16 * 2**20
 
 
-def compiled_pays_off(inputs: list[str]) -> bool:
-    """``--compiled auto`` of ``tagger tag`` and ``tagger report``: whether the input files
-    are large enough for the kernel's start-up to pay off."""
-    return input_bytes(inputs) >= COMPILED_MIN_INPUT_BYTES
+def wants_compiled(mode: str, inputs: list[str], eligible: bool = True) -> bool:
+    """``--compiled MODE`` of ``tagger tag`` and ``tagger report``: ``on``/``off`` as said;
+    ``auto`` when the run is ``eligible`` (the caller's own reasons, e.g. more than one batch)
+    and its input files are large enough for the kernel's start-up to pay off."""
+    if mode != "auto":
+        return mode == "on"
+    return eligible and input_bytes(inputs) >= COMPILED_MIN_INPUT_BYTES
 
 
 def compiled_scoring(tagger: Tagger) -> str | None:
@@ -74,6 +78,15 @@ def compiled_scoring(tagger: Tagger) -> str | None:
     why not: the batch path then scores, with the same tags."""
     with _lock:
         return tagger.estimator.compile_scoring()
+
+
+def use_compiled(tagger: Tagger, say: Callable[[str], None]) -> bool:
+    """:func:`compiled_scoring`, saying why not when it cannot (the batch path then scores);
+    True when the kernel is in use."""
+    why_not = compiled_scoring(tagger)
+    if why_not:
+        say(f"compiled scoring unavailable ({why_not}); scoring on the batch path")
+    return why_not is None
 
 
 @dataclass(frozen=True)

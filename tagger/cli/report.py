@@ -177,16 +177,11 @@ def _compile(args, tagger) -> bool:
     """Switch the model to the compiled kernel when ``--compiled`` asks (``auto``: a feed
     large enough, and no ``--sample``); done before any worker forks, so they share it. Says
     why not when it cannot, and the batch path scores."""
-    from tagger.bulk.scoring import compiled_pays_off, compiled_scoring
+    from tagger.bulk.scoring import use_compiled, wants_compiled
 
-    if args.compiled == "off" or (args.compiled == "auto" and (
-            args.sample or not compiled_pays_off(args.feed))):
+    if not wants_compiled(args.compiled, args.feed, eligible=not args.sample):
         return False
-    why_not = compiled_scoring(tagger)
-    if why_not:
-        print(f"compiled scoring unavailable ({why_not}); scoring on the batch path",
-              file=sys.stderr)
-    return why_not is None
+    return use_compiled(tagger, lambda message: print(message, file=sys.stderr))
 
 
 def _periods_in(periods, month_range: tuple[str, str], by: str) -> list[str]:
