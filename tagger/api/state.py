@@ -41,6 +41,7 @@ from tagger.tagging import Tagger
 log = logging.getLogger("tagger.api.model")
 
 POLL_SECONDS = 0.5
+FOLLOW_ATTEMPTS = 3  # loads of one generation a worker tries before keeping its model
 
 
 class ReloadRejected(Exception):
@@ -69,6 +70,7 @@ class ModelHolder:
         self.loaded_dir: Path | None = None
         self.error: str | None = None
         self.generation = 0
+        self._failed_follows = 0  # of the generation being followed
         self._lock = threading.RLock()  # reload_everywhere and _follow call reload()
         self._worker = FirstInProcess()
 
@@ -178,19 +180,33 @@ class ModelHolder:
 
     def _follow(self, wanted: Generation) -> None:
         """Another process reloaded: load the very directory it loaded, unless we already
-        serve it or already hold a newer generation (a stale read of the file)."""
+        serve it or already hold a newer generation (a stale read of the file).
+
+        The other process verified that directory, so a failure here is most likely passing
+        (a file system hiccup, memory pressure): the generation is retried at the next
+        polls, up to ``FOLLOW_ATTEMPTS`` loads, before this worker gives up and keeps its
+        model (logged as an error, since workers then serve different versions)."""
         with self._lock:
             if wanted.number <= self.generation:
                 return
-            self.generation = wanted.number
             if wanted.model_dir is not None and wanted.model_dir == self.loaded_dir:
+                self.generation = wanted.number
                 log.info("pid %d: generation %d, already serving %s from %s", os.getpid(),
                          wanted.number, self.version_text, self.loaded_dir)
                 return
+            previous, self.generation = self.generation, wanted.number
             try:
                 self.reload(wanted.model_dir)
             except ReloadRejected:
-                pass
+                self._failed_follows += 1
+                if self._failed_follows < FOLLOW_ATTEMPTS:
+                    self.generation = previous  # the next poll tries again
+                    return
+                log.error("pid %d: gave up following generation %d after %d attempts; "
+                          "this worker keeps %s while others serve %s", os.getpid(),
+                          wanted.number, self._failed_follows, self.version_text,
+                          wanted.version or wanted.model_dir)
+            self._failed_follows = 0
 
 
 def _release_memory() -> None:

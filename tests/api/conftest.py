@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 VENV_BIN = Path(sys.executable).parent
 ADMIN_TOKEN = "test-admin-token-7f3a"
@@ -68,14 +69,29 @@ class Server:
         return {requests.get(self.url("/v1/model"), timeout=30).json()["model"]["version"]
                 for _ in range(n)}
 
+    def served_versions(self) -> set[str]:
+        """Model versions served by the live workers, from ``tagger_model_info`` in
+        ``/metrics`` (each worker sets its model's series to 1 when it swaps). Unlike
+        :meth:`versions` this sees every worker: requests all go to whichever workers are
+        quickest to accept, and a worker busy loading a model is not among them."""
+        text = requests.get(self.url("/metrics"), timeout=30).text
+        return {sample.labels["version"]
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "tagger_model_info" and sample.value == 1}
+
     def wait_for_version(self, version: str, deadline_seconds: float = 60) -> None:
-        """Poll until every worker serves ``version`` (reloads propagate in the background)."""
+        """Poll until every live worker serves ``version`` (followers swap in the background
+        after one worker reloads), as both the metrics and the answers say."""
         end = time.monotonic() + deadline_seconds
         while time.monotonic() < end:
-            if self.versions() == {version}:
+            if self.served_versions() == {version} and self.versions() == {version}:
                 return
             time.sleep(0.3)
-        raise AssertionError(f"workers did not all switch to {version}: {self.versions()}")
+        swaps = [line for line in self.log_text().splitlines() if "tagger.api.model" in line]
+        raise AssertionError(f"workers did not all switch to {version}: metrics say "
+                             f"{self.served_versions()}, answers {self.versions()}; the "
+                             "workers' model log:\n" + "\n".join(swaps[-12:]))
 
 
 def free_port() -> int:

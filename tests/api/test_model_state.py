@@ -109,3 +109,32 @@ def test_a_model_the_kernel_cannot_take_is_still_served(small_model, monkeypatch
     assert held.ready and held.error is None
     assert "string path" in caplog.text and "no machine code today" in caplog.text
     assert "compiled_scorer_" not in held.tagger.estimator.__dict__
+
+
+def test_a_follower_retries_a_generation_it_failed_to_load(holder, tmp_path, caplog,
+                                                          monkeypatch):
+    """The reloading worker verified the directory, so a follower's failure is retried at
+    the next polls: here the recorded directory only appears after a failed load."""
+    monkeypatch.setattr(state, "FOLLOW_ATTEMPTS", 1000)  # polls are fast here; no giving up
+    caplog.set_level("INFO", logger="tagger.api.model")
+    staging = model_copy(tmp_path / "b", tmp_path / "late.staging", version="state-late")
+    late = tmp_path / "late"
+    number = bump_generation(holder.reload_file, late, "state-late")
+    wait_for(lambda: any("refused" in r.getMessage() for r in caplog.records))
+    assert holder.tagger.version == "state-a" and holder.generation < number
+    staging.rename(late)
+    wait_for(lambda: holder.tagger.version == "state-late")
+    assert holder.generation == number
+    assert not any("gave up" in r.getMessage() for r in caplog.records)
+
+
+def test_a_follower_gives_up_after_a_few_attempts_and_says_so(holder, tmp_path, caplog):
+    caplog.set_level("INFO", logger="tagger.api.model")
+    number = bump_generation(holder.reload_file, tmp_path / "missing", "state-missing")
+    wait_for(lambda: holder.generation == number)
+    time.sleep(20 * state.POLL_SECONDS)  # many polls: no further attempt
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == state.FOLLOW_ATTEMPTS
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 1 and "state-missing" in gave_up[0] and "state-a" in gave_up[0]
+    assert holder.tagger.version == "state-a"

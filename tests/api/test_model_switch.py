@@ -20,7 +20,7 @@ from tests.api.conftest import (
     switchable_model,
 )
 
-SETTLE_SECONDS = 3.0  # several watcher polls (0.5 s) plus a small model's load time
+SETTLE_SECONDS = 2.0  # several watcher polls (0.5 s): long enough for a wrong swap
 
 
 def reload_racing_a_repoint(server, target, racer, delay: float) -> str:
@@ -54,9 +54,11 @@ def test_reload_racing_a_repoint_leaves_every_worker_on_one_version(small_model,
                   ("race-c", "race-a", 0.2)]
         for target, racer, delay in rounds:
             answered = reload_racing_a_repoint(server, copies[target], copies[racer], delay)
-            time.sleep(SETTLE_SECONDS)
             # Whatever the link held at the moment the reload resolved it, all workers agree
-            # with the answer, and the repoint alone (no reload) changes nothing.
+            # with the answer, and the repoint alone (no reload) changes nothing later.
+            server.wait_for_version(answered)
+            time.sleep(SETTLE_SECONDS)
+            assert server.served_versions() == {answered}, (target, racer, answered)
             assert server.versions(16) == {answered}, (target, racer, answered)
         log = server.log_text()
         assert "model swapped" in log
