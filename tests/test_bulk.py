@@ -310,7 +310,34 @@ def test_compiled_scoring_gives_the_batch_paths_tags_in_every_engine(corpus, sma
 def fresh_model_cache(monkeypatch):
     """An empty per-process model cache, so a model compiled here never scores other tests."""
     monkeypatch.setattr(scoring, "_models", {})
+    monkeypatch.setattr(scoring, "_compile_failures", {})
     return scoring._models
+
+
+def test_a_worker_tries_the_kernel_once_per_model_not_once_per_batch(small_model, monkeypatch,
+                                                                     fresh_model_cache):
+    """A Dask worker loads the shipped model for every batch (from its cache); a compile that
+    failed is not attempted again for each one, and the batches are scored all the same."""
+    from tagger.estimator import ThemeClassifier
+
+    attempts = []
+
+    def failing_compile(self):
+        attempts.append(self)
+        return "the compiler failed (test)"
+
+    monkeypatch.setattr(ThemeClassifier, "compile_scoring", failing_compile)
+    payload = scoring.ModelPayload.from_dir(small_model)
+    options = scoring.ScoreOptions(Formatter("jsonl"), compiled=True)
+    batches = [[(f"p{k}", "T", "A state space model with a kalman filter.")]
+               for k in range(4)]
+    counts = [scoring.score_with_files(payload.files, payload.digest, batch, options)[0]
+              for batch in batches]
+    assert counts == [1, 1, 1, 1]
+    assert len(attempts) == 1
+    scoring.model_from_dir(str(small_model), compiled=True)  # another cache key: its own try
+    scoring.model_from_dir(str(small_model), compiled=True)
+    assert len(attempts) == 2
 
 
 def test_a_pool_run_compiles_once_in_the_parent_before_forking(corpus, small_model, tmp_path,

@@ -37,6 +37,7 @@ def score_batch(tagger: Tagger, batch: Batch, options: ScoreOptions) -> tuple[in
 # --- per-process model cache -------------------------------------------------------------
 
 _models: dict[str, Tagger] = {}
+_compile_failures: dict[str, str] = {}  # same keys: why the kernel cannot score that model
 _lock = threading.Lock()
 
 
@@ -49,8 +50,17 @@ def model_from_dir(model_dir: str, compiled: bool = False) -> Tagger:
             _models[model_dir] = load_model(model_dir)
         tagger = _models[model_dir]
     if compiled:
-        compiled_scoring(tagger)
+        _compile_once(model_dir, tagger)
     return tagger
+
+
+def _compile_once(key: str, tagger: Tagger) -> None:
+    """:func:`compiled_scoring` for a cached model, tried once per process: a failure is
+    remembered, so a worker handed many batches (Dask) does not retry it for each one."""
+    if key not in _compile_failures:
+        why_not = compiled_scoring(tagger)
+        if why_not:
+            _compile_failures[key] = why_not
 
 
 COMPILED_CHOICES = ("auto", "on", "off")
@@ -119,7 +129,7 @@ class ModelPayload:
                     shutil.rmtree(temp, ignore_errors=True)
             tagger = _models[self.digest]
         if compiled:
-            compiled_scoring(tagger)
+            _compile_once(self.digest, tagger)
         return tagger
 
 
