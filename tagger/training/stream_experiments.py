@@ -48,6 +48,7 @@ from tagger.representations import (
 )
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.text import lemmas
+from tagger.training.averaging import save_scores
 from tagger.training.experiments import (
     CORE_THEMES,
     DEFAULT_SHARED,
@@ -190,6 +191,22 @@ DESIGNS: dict[str, StreamDesign] = {
     "feed-categories-r5": StreamDesign("as feed-categories-r3 with 5 internal fold splits",
                                        "categories25", {"features__representation_weight": 1.0,
                                                         "classifier__cv_repeats": 5}),
+    "feed-categories-clf-C4": StreamDesign("feed-categories, per-theme regressions with C=4 "
+                                           "(8 shipped)", "categories25",
+                                           {"features__representation_weight": 1.0,
+                                            "classifier__C": 4.0}),
+    "feed-categories-clf-C16": StreamDesign("feed-categories, per-theme regressions with C=16",
+                                            "categories25",
+                                            {"features__representation_weight": 1.0,
+                                             "classifier__C": 16.0}),
+    "feed-categories-lsa500": StreamDesign("feed-categories, 500 LSA dimensions (300 shipped)",
+                                           "categories25",
+                                           {"features__representation_weight": 1.0,
+                                            "features__lsa_components": 500}),
+    "feed-categories-title1": StreamDesign("feed-categories, the title counted again at full "
+                                           "weight (0.5 shipped)", "categories25",
+                                           {"features__representation_weight": 1.0,
+                                            "features__title_weight": 1.0}),
     "feed-categories47": StreamDesign("default + log-odds of 47 categories (>= 300 papers of "
                                       "a 100,000-paper sample; unit length, weight 1.0)",
                                       "categories47", {"features__representation_weight": 1.0}),
@@ -308,9 +325,12 @@ def build(design: StreamDesign, taxonomy: Taxonomy, seed: int = 0):
 
 def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Document],
         arxiv_docs: list[Document], unlabelled: list[Document], protocols: tuple[str, ...],
-        seed: int = 0, extra_docs: Sequence[Document] = (), extra_weight: float = 1.0) -> dict:
+        seed: int = 0, extra_docs: Sequence[Document] = (), extra_weight: float = 1.0,
+        scores_dir: Path | None = None) -> dict:
     """One design's cross-validated metrics; ``extra_docs`` (e.g. labelled feed papers) join
-    every training fold of both protocols at ``extra_weight`` and are never scored."""
+    every training fold of both protocols at ``extra_weight`` and are never scored. With
+    ``scores_dir``, the out-of-fold scores and labels are saved there too
+    (:func:`tagger.training.averaging.save_scores`) for combining designs afterwards."""
     ids = list(taxonomy.ids)
     model = build(design, taxonomy, seed)
     pool = UnlabelledPapers(fields_of(unlabelled))
@@ -327,6 +347,8 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
         cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, seed=seed, extra=extra,
                             unlabelled=pool)
         result["arxiv"] = protocol_result(cv, started, Y, ids)
+        if scores_dir is not None:
+            save_scores(scores_dir, name, "arxiv", seed, cv.scores, Y)
     if "all" in protocols:
         started = time.perf_counter()
         docs = seed_docs + arxiv_docs
@@ -336,6 +358,8 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
         cv = cross_validate(model, fields_of(docs), Y, ids, seed=seed, unlabelled=pool,
                             extra=extra)
         result["all"] = protocol_result(cv, started, Y, ids)
+        if scores_dir is not None:
+            save_scores(scores_dir, name, "all", seed, cv.scores, Y)
     return result
 
 
@@ -387,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit each design on seed + arXiv (no CV) and save it as a model "
                         "directory DIR/<design> (for tagger tag --model, e.g. bulk timing)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scores", type=Path, metavar="DIR",
+                        help="also save each design's out-of-fold scores here, for "
+                        "python -m tagger.training.averaging")
     parser.add_argument("--extra-labels", type=Path, metavar="FILE",
                         help="{id, tags} labels of feed papers (text read from the feed): they "
                         "join every training fold and are never scored")
@@ -430,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         if not protocols and not args.throughput:
             break
         result = run(name, DESIGNS[name], taxonomy, seed_docs, arxiv_docs, unlabelled,
-                     protocols, args.seed, extra_docs, args.extra_weight)
+                     protocols, args.seed, extra_docs, args.extra_weight, args.scores)
         if extra_docs:
             result["extra_labels"] = {"file": str(args.extra_labels), "papers": len(extra_docs),
                                       "weight": args.extra_weight}
