@@ -70,7 +70,7 @@ class ModelHolder:
         self.loaded_dir: Path | None = None
         self.error: str | None = None
         self.generation = 0
-        self._failed_follows = 0  # of the generation being followed
+        self._failed_follows = (0, 0)  # (generation, failed loads of it)
         self._lock = threading.RLock()  # reload_everywhere and _follow call reload()
         self._worker = FirstInProcess()
 
@@ -198,15 +198,17 @@ class ModelHolder:
             try:
                 self.reload(wanted.model_dir)
             except ReloadRejected:
-                self._failed_follows += 1
-                if self._failed_follows < FOLLOW_ATTEMPTS:
+                failed, attempts = self._failed_follows
+                attempts = attempts + 1 if failed == wanted.number else 1
+                self._failed_follows = (wanted.number, attempts)
+                if attempts < FOLLOW_ATTEMPTS:
                     self.generation = previous  # the next poll tries again
                     return
                 log.error("pid %d: gave up following generation %d after %d attempts; "
                           "this worker keeps %s while others serve %s", os.getpid(),
-                          wanted.number, self._failed_follows, self.version_text,
+                          wanted.number, attempts, self.version_text,
                           wanted.version or wanted.model_dir)
-            self._failed_follows = 0
+            self._failed_follows = (0, 0)
 
 
 def _release_memory() -> None:

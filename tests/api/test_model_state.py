@@ -138,3 +138,24 @@ def test_a_follower_gives_up_after_a_few_attempts_and_says_so(holder, tmp_path, 
     gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
     assert len(gave_up) == 1 and "state-missing" in gave_up[0] and "state-a" in gave_up[0]
     assert holder.tagger.version == "state-a"
+
+
+def test_a_newer_generation_gets_its_own_attempts(small_model, tmp_path, caplog):
+    """Failures of one generation do not count against the next reload's. No watcher thread
+    here: the test calls the watcher's step itself, so it decides how many polls happen."""
+    caplog.set_level("INFO", logger="tagger.api.model")
+    held = ModelHolder(model_copy(small_model, tmp_path / "a", version="state-a"),
+                       reload_file=tmp_path / "generation")
+    held.load_initial()
+    first = bump_generation(held.reload_file, tmp_path / "missing", "state-missing")
+    for _ in range(state.FOLLOW_ATTEMPTS - 1):
+        held._follow(read_generation(held.reload_file))
+    assert held.generation < first  # still retrying it
+    second = bump_generation(held.reload_file, tmp_path / "missing-too", "state-missing-too")
+    held._follow(read_generation(held.reload_file))  # the first failure of this generation
+    assert held.generation < second
+    assert not any("gave up" in r.getMessage() for r in caplog.records)
+    for _ in range(state.FOLLOW_ATTEMPTS - 1):
+        held._follow(read_generation(held.reload_file))
+    assert held.generation == second and held.tagger.version == "state-a"
+    assert sum("gave up" in r.getMessage() for r in caplog.records) == 1
