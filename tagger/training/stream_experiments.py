@@ -338,28 +338,27 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
                     "representation": design.representation,
                     "params": {k: v for k, v in design.params.items()},
                     "augment": design.augment}
+
+    def unscored(docs: list[Document], weights: np.ndarray) -> ExtraData:
+        return ExtraData(fields_of(docs), label_matrix([d.tags for d in docs], ids), weights)
+
+    extra_weights = np.full(len(extra_docs), extra_weight)
+    # protocol -> (the scored papers, the papers that join every training fold unscored)
+    runs: dict[str, tuple[list[Document], ExtraData | None]] = {}
     if "arxiv" in protocols:
-        started = time.perf_counter()
-        train = [*seed_docs, *extra_docs]
-        extra = ExtraData(fields_of(train), label_matrix([d.tags for d in train], ids),
-                          np.r_[np.ones(len(seed_docs)), np.full(len(extra_docs), extra_weight)])
-        Y = label_matrix([d.tags for d in arxiv_docs], ids)
-        cv = cross_validate(model, fields_of(arxiv_docs), Y, ids, seed=seed, extra=extra,
-                            unlabelled=pool)
-        result["arxiv"] = protocol_result(cv, started, Y, ids)
-        if scores_dir is not None:
-            save_scores(scores_dir, name, "arxiv", seed, cv.scores, Y)
+        runs["arxiv"] = (arxiv_docs, unscored([*seed_docs, *extra_docs],
+                                              np.r_[np.ones(len(seed_docs)), extra_weights]))
     if "all" in protocols:
+        runs["all"] = (seed_docs + arxiv_docs,
+                       unscored(list(extra_docs), extra_weights) if extra_docs else None)
+    for protocol, (docs, extra) in runs.items():
         started = time.perf_counter()
-        docs = seed_docs + arxiv_docs
-        extra = (ExtraData(fields_of(extra_docs), label_matrix([d.tags for d in extra_docs], ids),
-                           np.full(len(extra_docs), extra_weight)) if extra_docs else None)
         Y = label_matrix([d.tags for d in docs], ids)
-        cv = cross_validate(model, fields_of(docs), Y, ids, seed=seed, unlabelled=pool,
-                            extra=extra)
-        result["all"] = protocol_result(cv, started, Y, ids)
+        cv = cross_validate(model, fields_of(docs), Y, ids, seed=seed, extra=extra,
+                            unlabelled=pool)
+        result[protocol] = protocol_result(cv, started, Y, ids)
         if scores_dir is not None:
-            save_scores(scores_dir, name, "all", seed, cv.scores, Y)
+            save_scores(scores_dir, name, protocol, seed, cv.scores, Y)
     return result
 
 
