@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.training.experiments import CORE_THEMES, threshold_ceiling
+from tagger.training.experiments import _summary, threshold_ceiling
 from tagger.training.metrics import multilabel_report
 
 
@@ -57,11 +57,9 @@ def averaged(score_sets: Sequence[np.ndarray]) -> np.ndarray:
 def summary(labels: np.ndarray, scores: np.ndarray, theme_ids: Sequence[str]) -> dict:
     """micro-F1, core-five macro-F1 and no-theme false-positive rate of tags at 0.5, and the
     core themes' threshold ceiling (how well the scores rank, whatever the thresholds)."""
-    report = multilabel_report(labels, scores >= 0.5, list(theme_ids))
-    core = [report["per_theme"][t]["f1"] or 0.0 for t in CORE_THEMES if t in theme_ids]
-    return {"micro_f1": report["micro_f1"], "core_macro_f1": float(np.mean(core)),
-            "no_theme_fpr": report["no_theme_false_positive_rate"],
-            "core_ceiling": threshold_ceiling(labels, scores, list(theme_ids))["core_macro_f1"]}
+    metrics = _summary(multilabel_report(labels, scores >= 0.5, list(theme_ids)))
+    return {key: metrics[key] for key in ("micro_f1", "core_macro_f1", "no_theme_fpr")} | {
+        "core_ceiling": threshold_ceiling(labels, scores, list(theme_ids))["core_macro_f1"]}
 
 
 def committee_row(directory: Path, designs: Sequence[str], protocol: str,
