@@ -52,7 +52,7 @@ from tagger.text import STOPWORDS
 
 FORMAT = "tagger-feed-representation/1"
 _IS_NOT_NONE = partial(is_not, None)
-ACTIVATIONS = ("linear", "sigmoid", "relu")
+ACTIVATIONS = ("linear", "sigmoid")
 
 
 def _content(lemma_list: Iterable[str]) -> list[str]:
@@ -142,8 +142,7 @@ class FeedRepresentation:
     collocation); ``idf``: their inverse document frequencies on the fitting corpus;
     ``projection``: ``(len(vocabulary), dim)``; ``info``: how it was fitted (for the manifest);
     ``intercept``: added to each projected row (``(dim,)``, optional); ``activation``:
-    ``"linear"``, ``"sigmoid"`` (probabilities, for the ``"categories"`` method) or ``"relu"``
-    (a hidden layer, for the ``"mlp"`` method).
+    ``"linear"`` or ``"sigmoid"`` (probabilities, for the ``"categories"`` method).
     """
 
     def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, projection: np.ndarray,
@@ -176,7 +175,7 @@ class FeedRepresentation:
     def normalise(self) -> bool:
         """Whether the estimator should scale each paper's vector to unit length: yes for a
         direction in a learnt space, no for probabilities."""
-        return self.activation in ("linear", "relu")
+        return self.activation == "linear"
 
     def term_ids(self, lemma_list: Sequence[str]) -> list[int]:
         """Term ids of one paper's lemmas (unigrams first, then collocations)."""
@@ -206,8 +205,6 @@ class FeedRepresentation:
     def _activate(self, projected: np.ndarray) -> np.ndarray:
         if self.activation == "linear":
             return projected + self.intercept if self.intercept.any() else projected
-        if self.activation == "relu":
-            return np.maximum(projected + self.intercept, 0.0).astype(np.float32)
         return (1.0 / (1.0 + np.exp(-(projected + self.intercept)))).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
@@ -458,54 +455,6 @@ def fit_category_representation(
     intercept = np.asarray(intercepts) if activation == "sigmoid" else None
     return FeedRepresentation(vocabulary, idf, np.vstack(coefficients).T, info, intercept,
                               activation)
-
-
-def fit_mlp_representation(
-    lemma_lists: Sequence[Sequence[str]],
-    category_lists: Sequence[Sequence[str]],
-    hidden: int = 256,
-    alpha: float = 1e-4,
-    min_papers: int = 400,
-    min_df: int = 20,
-    max_terms: int = 30000,
-    seed: int = 0,
-    corpus: str = "",
-    title_themes: Sequence[Sequence[str]] | None = None,
-    min_title_papers: int = 100,
-) -> FeedRepresentation:
-    """Learn the ``"mlp"`` representation: the hidden layer (ReLU, ``hidden`` units) of a
-    one-hidden-layer network trained on the feed to predict, from a paper's TF-IDF terms,
-    the arXiv categories filed on at least ``min_papers`` papers and (``title_themes``) the
-    themes its title names. Unlike the linear category predictors, the hidden units can
-    combine words non-linearly ("mamba" *and* "vision" rather than either), which is what the
-    rare themes' "central, not mentioned" distinction would need. Adam, early stopping on a
-    10% validation split, deterministic for ``seed``."""
-    from sklearn.neural_network import MLPClassifier
-
-    content = [_content(x) for x in lemma_lists]
-    vocabulary, lookup = _vocabulary(content, min_df, max_terms, [])
-    term_lists = [lookup.terms(x) for x in content]
-    idf = _idf(term_lists, len(vocabulary))
-    X = _tfidf(term_lists, idf)
-    filed = Counter(c for categories in category_lists for c in set(categories))
-    names = sorted(c for c, n in filed.items() if min_papers <= n < len(category_lists))
-    label_lists = [set(c) for c in category_lists]
-    if title_themes is not None:
-        named = Counter(t for themes in title_themes for t in set(themes))
-        titled = sorted(t for t, n in named.items() if min_title_papers <= n)
-        names += [f"title:{t}" for t in titled]
-        label_lists = [labels | {f"title:{t}" for t in themes}
-                       for labels, themes in zip(label_lists, title_themes, strict=True)]
-    Y = np.array([[name in labels for name in names] for labels in label_lists], dtype=np.int8)
-    network = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=alpha, batch_size=256,
-                            max_iter=15, early_stopping=True, n_iter_no_change=3,
-                            random_state=seed).fit(X, Y)
-    info = {"method": "mlp", "targets": names, "hidden": hidden, "alpha": alpha,
-            "documents": len(lemma_lists), "min_papers": min_papers, "min_df": min_df,
-            "max_terms": max_terms, "seed": seed, "epochs": int(network.n_iter_),
-            "corpus": corpus}
-    return FeedRepresentation(vocabulary, idf, network.coefs_[0], info,
-                              network.intercepts_[0], "relu")
 
 
 def _label_predictor(X: sp.csr_matrix, name: str, label_lists: Sequence[Sequence[str]],

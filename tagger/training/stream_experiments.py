@@ -45,7 +45,6 @@ from tagger.representations import (
     FeedRepresentation,
     fit_category_representation,
     fit_feed_representation,
-    fit_mlp_representation,
 )
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.text import lemmas
@@ -98,10 +97,6 @@ REPRESENTATIONS: dict[str, dict] = {
                           "title_themes": "all"},
     "categories-titles-core": {"method": "categories", "sample": None, "min_papers": 1763,
                                "title_themes": "core"},
-    # A one-hidden-layer network's hidden units (categories, and titles' themes, as targets).
-    "mlp256": {"method": "mlp", "sample": 40000, "min_papers": 400},
-    "mlp256-titles": {"method": "mlp", "sample": 40000, "min_papers": 400,
-                      "title_themes": "all"},
 }
 
 
@@ -186,20 +181,6 @@ DESIGNS: dict[str, StreamDesign] = {
                                          (("categories25", 1.0), ("ppmi256-p", 1.0))),
     "feed-categories+ppmi-0.5": StreamDesign("as feed-categories+ppmi, PPMI at weight 0.5",
                                              (("categories25", 1.0), ("ppmi256-p", 0.5))),
-    "feed-mlp": StreamDesign("the hidden layer (256 ReLU units) of a network trained on a "
-                             "40,000-paper feed sample to predict its 25 categories, instead "
-                             "of the category block (weight 1.0)", "mlp256",
-                             {"features__representation_weight": 1.0}),
-    "feed-mlp-titles": StreamDesign("as feed-mlp, the network also predicting the themes the "
-                                    "title names", "mlp256-titles",
-                                    {"features__representation_weight": 1.0}),
-    "feed-categories+mlp": StreamDesign("the shipped category block and the feed-mlp hidden "
-                                        "layer side by side (weight 1.0 each)",
-                                        (("categories25", 1.0), ("mlp256", 1.0))),
-    "feed-categories+mlp-titles": StreamDesign("the category block and the feed-mlp-titles "
-                                               "hidden layer side by side",
-                                               (("categories25", 1.0),
-                                                ("mlp256-titles", 1.0))),
     "feed-categories-b0.9": StreamDesign("v5, thresholds maximise F0.9 (F0.8 shipped)",
                                          "categories25",
                                          {"features__representation_weight": 1.0,
@@ -283,10 +264,6 @@ def representation(name: str, cache: Path = CACHE, feed: Path | None = None) -> 
     if method == "categories":
         rep = fit_category_representation(lemma_lists, [p.categories for p in papers],
                                           corpus=corpus, **spec)
-    elif method == "mlp":
-        spec.pop("abstract_lemma_lists", None)  # the network reads title and abstract
-        rep = fit_mlp_representation(lemma_lists, [p.categories for p in papers],
-                                     corpus=corpus, **spec)
     else:
         rep = fit_feed_representation(lemma_lists, seed=0, corpus=corpus, method=method, **spec)
     cache.mkdir(parents=True, exist_ok=True)
