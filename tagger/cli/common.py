@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,14 +88,24 @@ def load_model_or_fail(model_dir: Path | None, shared: bool = False) -> Tagger:
     """The model, or a one-line error. ``shared``: through the per-process cache of
     :mod:`tagger.bulk.scoring`, so worker processes forked later find it loaded (and
     compiled, if it was) instead of loading their own copy."""
-    from tagger.artifact import ModelError, load_model
+    from tagger.artifact import load_model
 
-    try:
+    with model_errors(model_dir):
         if shared:
             from tagger.bulk.scoring import model_from_dir
 
             return model_from_dir(str(resolved_model_dir(model_dir).resolve()))
         return load_model(model_dir)
+
+
+@contextmanager
+def model_errors(model_dir: Path | None) -> Iterator[None]:
+    """Turn what reading a model directory can raise (a refused artifact, an unreadable
+    file, a symlink loop) into the one-line :class:`CommandError` every command prints."""
+    from tagger.artifact import ModelError
+
+    try:
+        yield
     except ModelError as error:
         raise CommandError(str(error)) from None
     except OSError as error:

@@ -11,9 +11,8 @@ import json
 
 from tagger.cli.common import (
     EXIT_OK,
-    CommandError,
     add_model_argument,
-    describe_os_error,
+    model_errors,
     resolved_model_dir,
 )
 
@@ -45,17 +44,11 @@ def _number(value: object, fmt: str = ".3f") -> str:
 
 
 def run(args) -> int:
-    from tagger.artifact import ModelError, verify_model_dir
+    from tagger.artifact import verify_model_dir
 
     model_dir = resolved_model_dir(args.model)
-    try:
+    with model_errors(model_dir):
         manifest = verify_model_dir(model_dir)
-    except ModelError as error:
-        raise CommandError(str(error)) from None
-    except OSError as error:
-        raise CommandError(describe_os_error(error, model_dir)) from None
-    except RecursionError:
-        raise CommandError(f"{model_dir}: too many levels of symbolic links") from None
     if args.json:
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
         return EXIT_OK

@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,19 +70,27 @@ def plot_volume(report: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def _grid(plt, n: int):
+def _small_multiples(report: dict, path: Path, title: str,
+                     panel: Callable[[Any, str, list[dict], np.ndarray], None]) -> None:
+    """One panel per theme, four to a row, periods along a shared x axis: ``panel(ax, theme,
+    rows, x)`` draws one; unused panels are hidden, the bottom row labelled, the file saved."""
+    plt = _pyplot()
+    rows = _shown(report)
+    labels = [r["period"] for r in rows]
+    themes = report["themes"]
     columns = 4
-    rows = math.ceil(n / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(13, 2.3 * rows), dpi=90, sharex=True)
-    return figure, np.atleast_1d(axes).ravel()
-
-
-def _finish_grid(plt, figure, axes, n_used: int, labels: list[str], path: Path,
-                 title: str) -> None:
-    """Hide the unused panels of a small-multiples grid, label the bottom row, save, close."""
-    for ax in axes[n_used:]:
+    figure, axes = plt.subplots(math.ceil(len(themes) / columns), columns,
+                                figsize=(13, 2.3 * math.ceil(len(themes) / columns)), dpi=90,
+                                sharex=True)
+    axes = np.atleast_1d(axes).ravel()
+    x = np.arange(len(rows))
+    for ax, theme in zip(axes, themes, strict=False):
+        panel(ax, theme, rows, x)
+        ax.set_title(theme, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(themes):]:
         ax.axis("off")
-    for ax in axes[-4:]:
+    for ax in axes[-columns:]:
         _ticks(ax, labels, every=max(1, math.ceil(len(labels) / 5)))
     figure.suptitle(title)
     figure.tight_layout()
@@ -91,47 +101,34 @@ def _finish_grid(plt, figure, axes, n_used: int, labels: list[str], path: Path,
 def plot_share(report: dict, path: Path) -> None:
     """Small multiples: each theme's share of papers per period, the reference share dashed,
     rate flags in red."""
-    plt = _pyplot()
-    rows = _shown(report)
-    labels = [r["period"] for r in rows]
-    themes = report["themes"]
-    figure, axes = _grid(plt, len(themes))
-    x = np.arange(len(rows))
-    for ax, theme in zip(axes, themes, strict=False):
+    def panel(ax, theme: str, rows: list[dict], x: np.ndarray) -> None:
         shares = [100 * (r["themes"][theme]["share"] or 0) for r in rows]
         ax.plot(x, shares, color="#4c72b0", lw=1.2)
         ax.axhline(100 * (report["reference"]["share"][theme] or 0), color="grey", ls="--",
                    lw=0.8)
         hits = [i for i, r in enumerate(rows) if _flagged(r, theme, "rate")]
         ax.scatter(hits, [shares[i] for i in hits], color="red", s=14, zorder=3)
-        ax.set_title(theme, fontsize=8)
-        ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
-    _finish_grid(plt, figure, axes, len(themes), labels, path,
-                 "Share of papers tagged with each theme, % (dashed: reference; red: flag)")
+
+    _small_multiples(report, path, "Share of papers tagged with each theme, % (dashed: "
+                     "reference; red: flag)", panel)
 
 
 def plot_scores(report: dict, path: Path) -> None:
     """Small multiples: each theme's mean, 90th and 99th percentile score per period."""
-    plt = _pyplot()
-    rows = _shown(report)
-    labels = [r["period"] for r in rows]
-    themes = report["themes"]
-    figure, axes = _grid(plt, len(themes))
-    x = np.arange(len(rows))
-    for ax, theme in zip(axes, themes, strict=False):
+    def panel(ax, theme: str, rows: list[dict], x: np.ndarray) -> None:
         for key, style in (("mean_score", "-"), ("p90", "--"), ("p99", ":")):
             ax.plot(x, [r["themes"][theme][key] or 0 for r in rows], ls=style, lw=1.1,
                     label=key.replace("_score", ""))
         hits = [i for i, r in enumerate(rows) if _flagged(r, theme, "scores")]
         ax.scatter(hits, [rows[i]["themes"][theme]["p99"] or 0 for i in hits], color="red",
                    s=14, zorder=3)
-        ax.set_title(theme, fontsize=8)
         ax.set_ylim(0, 1)
-        ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=6, loc="upper left")
-    _finish_grid(plt, figure, axes, len(themes), labels, path,
-                 "Theme scores per period: mean, 90th and 99th percentile (red: PSI flag)")
+        if theme == report["themes"][0]:
+            ax.legend(fontsize=6, loc="upper left")
+
+    _small_multiples(report, path, "Theme scores per period: mean, 90th and 99th percentile "
+                     "(red: PSI flag)", panel)
 
 
 def plot_psi(report: dict, path: Path) -> None:
