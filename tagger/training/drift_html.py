@@ -79,8 +79,8 @@ def _small_multiples(report: dict, path: Path, title: str,
     labels = [r["period"] for r in rows]
     themes = report["themes"]
     columns = 4
-    figure, axes = plt.subplots(math.ceil(len(themes) / columns), columns,
-                                figsize=(13, 2.3 * math.ceil(len(themes) / columns)), dpi=90,
+    grid_rows = math.ceil(len(themes) / columns)
+    figure, axes = plt.subplots(grid_rows, columns, figsize=(13, 2.3 * grid_rows), dpi=90,
                                 sharex=True)
     axes = np.atleast_1d(axes).ravel()
     x = np.arange(len(rows))
