@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.training.experiments import _summary, threshold_ceiling
+from tagger.training.experiments import design_summary, threshold_ceiling
 from tagger.training.metrics import multilabel_report
 
 
@@ -57,7 +57,7 @@ def averaged(score_sets: Sequence[np.ndarray]) -> np.ndarray:
 def summary(labels: np.ndarray, scores: np.ndarray, theme_ids: Sequence[str]) -> dict:
     """micro-F1, core-five macro-F1 and no-theme false-positive rate of tags at 0.5, and the
     core themes' threshold ceiling (how well the scores rank, whatever the thresholds)."""
-    metrics = _summary(multilabel_report(labels, scores >= 0.5, list(theme_ids)))
+    metrics = design_summary(multilabel_report(labels, scores >= 0.5, list(theme_ids)))
     return {key: metrics[key] for key in ("micro_f1", "core_macro_f1", "no_theme_fpr")} | {
         "core_ceiling": threshold_ceiling(labels, scores, list(theme_ids))["core_macro_f1"]}
 

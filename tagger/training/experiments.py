@@ -102,7 +102,10 @@ def read_silver(path: Path) -> list[Document]:
     return list(read_documents(path, labelled=True))
 
 
-def _summary(report: dict) -> dict:
+def design_summary(report: dict) -> dict:
+    """The figures every design table shows, from a :func:`multilabel_report`: micro- and
+    macro-F1, the core themes' macro-F1 (rounded to 4 places like the report's own
+    figures), the no-theme false-positive rate and each theme's F1."""
     core = [report["per_theme"][t]["f1"] or 0.0 for t in CORE_THEMES]
     return {
         "micro_f1": report["micro_f1"],
@@ -207,7 +210,7 @@ def protocol_result(cv: Any, started: float, Y: np.ndarray | None = None,
     error and the seconds since ``started`` (a ``time.perf_counter()`` value); given the
     scored labels ``Y``, also the core themes' threshold ceiling (:func:`threshold_ceiling`).
     """
-    result = (_summary(cv.report) | {"ece": cv.calibration["ece"]}
+    result = (design_summary(cv.report) | {"ece": cv.calibration["ece"]}
               | {"seconds": round(time.perf_counter() - started)})
     if Y is not None:
         result["threshold_ceiling"] = threshold_ceiling(Y, cv.scores, theme_ids)
