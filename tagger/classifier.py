@@ -172,8 +172,11 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> CalibratedMultiLabelLogistic:
-        """Fit; ``sample_weight`` (one per row) lets silver or skewed data count less."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None,
+            tuning_weight: Any = None) -> CalibratedMultiLabelLogistic:
+        """Fit; ``sample_weight`` (one per row) lets silver or skewed data count less;
+        ``tuning_weight`` (one per row, default ``sample_weight``) is each row's weight when
+        thresholds and calibration are tuned (see :meth:`fit_indicator`)."""
         X, y = validate_data(self, X, y, accept_sparse="csr", multi_output=True,
                              dtype=[np.float64, np.float32])
         y = np.asarray(y)
@@ -196,17 +199,28 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
             self.classes_ = np.arange(y.shape[1])
             self.multilabel_ = True
             Y = y.astype(np.int8)
-        return self.fit_indicator(X, Y, _check_sample_weight(sample_weight, X))
+        tuning = None if tuning_weight is None else _check_sample_weight(tuning_weight, X)
+        return self.fit_indicator(X, Y, _check_sample_weight(sample_weight, X), tuning)
 
-    def fit_indicator(self, X: Any, Y: np.ndarray,
-                      sample_weight: np.ndarray | None = None) -> CalibratedMultiLabelLogistic:
+    def fit_indicator(self, X: Any, Y: np.ndarray, sample_weight: np.ndarray | None = None,
+                      tuning_weight: np.ndarray | None = None) -> CalibratedMultiLabelLogistic:
         """Fit on a validated feature matrix and a 0/1 indicator matrix (one column per label,
-        even for one label): the path :class:`~tagger.estimator.ThemeClassifier` uses."""
+        even for one label): the path :class:`~tagger.estimator.ThemeClassifier` uses.
+
+        ``tuning_weight`` separates what a row teaches the regressions (``sample_weight``) from
+        what it says about the stream the thresholds are for: rows of a selected sample (papers
+        picked near the decision boundary or by keyword) carry far more positives than the
+        stream, and thresholds tuned on them tag too much. Give such rows tuning weight 0 and
+        they still train every regression, but thresholds, calibration and the choice of C
+        come from the rows that look like the stream. Default: ``sample_weight``."""
         if not hasattr(self, "classes_"):
             self.classes_ = np.arange(Y.shape[1])
             self.multilabel_ = True
             self.n_features_in_ = X.shape[1]
         weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+        tuning = weights if tuning_weight is None else np.asarray(tuning_weight, float)
+        if tuning.shape != weights.shape:
+            raise ValueError(f"tuning_weight has {tuning.shape[0]} rows for {weights.shape[0]}")
         params = (self.C, self.class_weight, self.max_iter, self.tol, self.nb_scaling)
         thresholds = np.full(Y.shape[1], 0.5)
         slopes = np.ones(Y.shape[1])
@@ -232,7 +246,7 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
                 for (_train, test), (coef, intercept, _n) in zip(splits, parts, strict=True):
                     oof[test] += (np.asarray(X[test] @ coef.T) + intercept) / len(seeds)
                 oofs.append(oof)
-            chosen = _best_per_label(Y, oofs, weights)
+            chosen = _best_per_label(Y, oofs, tuning)
             if self.C_grid:
                 self.C_per_label_ = np.asarray(candidates, dtype=np.float64)[chosen]
                 params = (self.C_per_label_, *params[1:])
@@ -241,9 +255,9 @@ class CalibratedMultiLabelLogistic(ClassifierMixin, BaseEstimator):
             P = sigmoid(oof)
             thresholds = tune_thresholds(Y, P, beta=self.beta, min_positives=self.min_positives,
                                          prior_strength=self.prior_strength,
-                                         sample_weight=weights)
+                                         sample_weight=tuning)
             slopes = fit_slopes(Y, P, thresholds, min_positives=self.min_positives,
-                                sample_weight=weights)
+                                sample_weight=tuning)
         coef, intercept, n_iter = _fit_labels(X, Y, weights, *params)
         # The solver's iterations, the most any label needed (scikit-learn's convention).
         self.n_iter_ = np.asarray([n_iter], dtype=np.int32)

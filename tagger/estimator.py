@@ -65,9 +65,11 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         without taxonomy phrases.
     classifier : a :class:`CalibratedMultiLabelLogistic` (cloned by ``fit``); None: default.
 
-    ``fit(X, Y, sample_weight=None, unlabelled=None)``: ``Y`` is a 0/1 matrix (one column per
-    theme) or a list of tag lists (needs ``themes``); ``unlabelled`` is a table of records
-    without labels that only shapes the unsupervised features (the LSA block).
+    ``fit(X, Y, sample_weight=None, unlabelled=None, tuning_weight=None)``: ``Y`` is a 0/1
+    matrix (one column per theme) or a list of tag lists (needs ``themes``); ``unlabelled`` is
+    a table of records without labels that only shapes the unsupervised features (the LSA
+    block); ``tuning_weight`` is each row's weight when thresholds and calibration are tuned
+    (0 for rows of a selected, non-random sample; default ``sample_weight``).
     """
 
     def __init__(self, themes: Sequence[str] | None = None,
@@ -107,7 +109,7 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         return matrix.astype(np.int8)
 
     def fit(self, X: Any, Y: Any, sample_weight: Any = None,
-            unlabelled: Any = None) -> ThemeClassifier:
+            unlabelled: Any = None, tuning_weight: Any = None) -> ThemeClassifier:
         fields = as_fields(X)
         if not len(fields):
             raise ValueError("X has no records to learn from")
@@ -115,13 +117,15 @@ class ThemeClassifier(ClassifierMixin, BaseEstimator):
         if len(fields) != len(Y):
             raise ValueError(f"X has {len(fields)} records but Y has {len(Y)} rows")
         weights = _check_sample_weight(sample_weight, np.empty((len(fields), 0)))
+        tuning = (None if tuning_weight is None
+                  else _check_sample_weight(tuning_weight, np.empty((len(fields), 0))))
         self.__dict__.pop("compiled_scorer_", None)  # compiled from the previous fit
         features = clone(self.features) if self.features is not None else ThemeFeatures()
         self.features_ = features.fit(fields, unlabelled=unlabelled)
         F = self.features_.transform(fields)
         classifier = (clone(self.classifier) if self.classifier is not None
                       else CalibratedMultiLabelLogistic())
-        self.classifier_ = classifier.fit_indicator(F, Y, weights)
+        self.classifier_ = classifier.fit_indicator(F, Y, weights, tuning)
         self.classes_ = (np.asarray(self.themes, dtype=object) if self.themes is not None
                          else np.arange(Y.shape[1]))
         return self

@@ -43,6 +43,8 @@ def render_model_card(manifest: dict) -> str:
             lines.append(f"- reviewed labels from the label store: {entry['records']} papers, "
                          f"{r['decisions']} decisions by {r['reviewers']} reviewers, "
                          f"{(r['first'] or '?')[:10]} to {(r['last'] or '?')[:10]}")
+            for source, count in (r.get("imported") or {}).items():
+                lines.append(f"  - imported source `{source}`: {count} papers")
             continue
         # Standard input has no file to hash; say so instead of a checksum.
         digest = f"sha256 `{entry['sha256'][:16]}…`" if entry.get("sha256") else "read from stdin"

@@ -1,4 +1,10 @@
-"""``tagger labels export|conflicts``: read the label store's reviewed labels.
+"""``tagger labels import|export|conflicts``: fill and read the label store's labels.
+
+``import FILE... --source NAME`` stores labelled files (gold sets, an annotation round) as
+decisions of the reviewer ``import:NAME``, so the review loop can later override any of them
+and ``tagger train --labels-db`` trains on the result. A record with an unknown theme or
+without tags is reported ``FILE:LINE: reason`` and skipped (exit 3); a re-import of the same
+file appends nothing.
 
 ``export`` writes one JSON Lines training record per reviewed paper (``id``, ``title``,
 ``abstract``, ``tags``, ``source``, ``reviewers``: a count, ``last_reviewed``), ready for
@@ -12,12 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from tagger.cli.common import EXIT_OK, EXIT_PARTIAL, CommandError
-from tagger.corpus import Document
+from tagger.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CommandError,
+    SkipReporter,
+    exit_status,
+)
+from tagger.corpus import CorpusError, Document, RecordError, read_documents
 from tagger.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that open the store
@@ -58,8 +72,20 @@ def reviewed_records(store: LabelStore, taxonomy: Taxonomy,
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("labels", help="export reviewed labels from the label store")
+    parser = subparsers.add_parser("labels", help="import labelled files into the label store, "
+                                   "export reviewed labels, list conflicts")
     commands = parser.add_subparsers(dest="labels_command", metavar="ACTION")
+    imports = commands.add_parser("import", help="store labelled files as decisions of a "
+                                  "named source (reviews can override them later)")
+    imports.add_argument("files", nargs="+", metavar="FILE",
+                         help="labelled JSON Lines or CSV (id, title, abstract, tags; gzip ok)")
+    imports.add_argument("--source", required=True, metavar="NAME",
+                         help="name of the label source, e.g. gold-2026 (decisions are "
+                         "recorded as reviewer import:NAME)")
+    imports.add_argument("--taxonomy", metavar="FILE",
+                         help="taxonomy TOML the tags must fit (default: packaged)")
+    add_db_argument(imports)
+    imports.set_defaults(handler=run_import)
     export = commands.add_parser("export", help="current labels as JSON Lines training data")
     export.add_argument("-o", "--output", default="-", metavar="FILE",
                         help="output JSON Lines file (default: stdout)")
@@ -71,6 +97,49 @@ def register(subparsers) -> None:
     add_db_argument(conflicts)
     conflicts.set_defaults(handler=run_conflicts)
     parser.set_defaults(handler=lambda args: parser.print_help(sys.stderr) or 2)
+
+
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def known_tags_only(documents, taxonomy: Taxonomy, report: Callable[[RecordError], None]):
+    """The documents whose tags all belong to ``taxonomy``; the others are reported as
+    ``FILE:LINE: unknown theme(s) ...`` through ``report``."""
+    known = set(taxonomy.ids)
+    for doc in documents:
+        unknown = sorted(set(doc.tags or ()) - known)
+        if unknown:
+            report(RecordError(doc.source, doc.line, f"theme(s) {', '.join(unknown)} not in "
+                               f"taxonomy {taxonomy.name!r}"))
+            continue
+        yield doc
+
+
+def run_import(args) -> int:
+    if not SOURCE_NAME.fullmatch(args.source):
+        raise CommandError("--source must be 1-64 letters, digits, '.', '_' or '-', "
+                           "starting with a letter or digit", EXIT_USAGE)
+    try:
+        taxonomy = load_taxonomy(args.taxonomy)
+    except TaxonomyError as error:
+        raise CommandError(str(error)) from None
+    reporter = SkipReporter()
+    documents: list[Document] = []
+    for path in args.files:
+        try:
+            documents += known_tags_only(read_documents(path, on_error=reporter, labelled=True),
+                                         taxonomy, reporter)
+        except CorpusError as error:
+            raise CommandError(str(error)) from None
+    store = open_store_or_fail(args.db)
+    try:
+        result = store.import_labels(documents, args.source, taxonomy.ids)
+    finally:
+        store.close()
+    print(f"imported {len(documents)} labelled papers from source {args.source!r} "
+          f"({result.papers_new} new papers, {result.decisions} decisions, "
+          f"{result.unchanged} unchanged), skipped {reporter.skipped}", file=sys.stderr)
+    return exit_status(len(documents), reporter.skipped)
 
 
 def run_export(args) -> int:

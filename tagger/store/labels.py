@@ -7,6 +7,11 @@ cancel one earlier decision. For each (paper, theme) the latest decision that is
 wins; a paper with at least one such decision is *reviewed*, and its labels are exactly the
 themes whose winning decision is accept or add (a suggestion nobody accepted is no label).
 A *conflict* is a (paper, theme) where reviewers' own latest decisions disagree.
+
+Imported labels (``tagger labels import``) are decisions too, by the reviewer
+``import:SOURCE``: one ``add`` per tag and one ``reject`` per other theme, so a paper without
+any theme is reviewed too. A later review overrides them like any later decision, and a
+re-import appends only what changed in that source, so it never undoes a review.
 """
 
 from __future__ import annotations
@@ -25,6 +30,18 @@ from tagger.store.schema import decisions, papers
 
 ACTIONS = ("accept", "reject", "add")
 POSITIVE = frozenset({"accept", "add"})
+IMPORT_PREFIX = "import:"  # the reviewer name of imported labels: import:SOURCE
+IMPORT_BATCH = 1000  # papers per transaction of an import
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one ``import_labels`` call stored: new papers, decisions appended and papers whose
+    labels from this source were already the same."""
+
+    papers_new: int
+    decisions: int
+    unchanged: int
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,61 @@ class LabelStore:
                 seqs.append(int(result.inserted_primary_key[0]))
         return seqs
 
+    def import_labels(self, documents: Iterable[Document], source: str,
+                      themes: Sequence[str]) -> ImportResult:
+        """Store labelled documents as decisions of ``import:SOURCE`` over ``themes`` (add for
+        each tag, reject for every other theme), in transactions of :data:`IMPORT_BATCH`
+        papers. Idempotent: a paper whose labels from this source are unchanged adds nothing;
+        a changed one appends decisions for the changed themes only."""
+        reviewer = IMPORT_PREFIX + source
+        last: dict[tuple[str, str], bool] = {}
+        for d in self._effective():
+            if d.reviewer == reviewer:
+                last[(d.paper_id, d.theme)] = d.action in POSITIVE
+        docs = list(documents)
+        new = appended = unchanged = 0
+        for start in range(0, len(docs), IMPORT_BATCH):
+            chunk = docs[start:start + IMPORT_BATCH]
+            rows = []
+            now = _now()
+            for doc in chunk:
+                tags = set(doc.tags or ())
+                changed = [(t, "add" if t in tags else "reject") for t in themes
+                           if last.get((doc.id, t)) != (t in tags)]
+                if not changed:
+                    unchanged += 1
+                    continue
+                batch = uuid.uuid4().hex
+                rows += [{"paper_id": doc.id, "theme": t, "action": a, "reviewer": reviewer,
+                          "created_at": now, "model_version": None, "undoes": None,
+                          "batch": batch} for t, a in changed]
+                for t, _a in changed:
+                    last[(doc.id, t)] = t in tags
+            with write_transaction(self.engine) as conn:
+                new += self._insert_new_papers(conn, chunk, source)
+                if rows:
+                    conn.execute(insert(decisions), rows)
+            appended += len(rows)
+        return ImportResult(new, appended, unchanged)
+
+    def _insert_new_papers(self, conn, docs: Sequence[Document], source: str) -> int:
+        """Insert, unqueued, the papers of ``docs`` not stored yet; returns how many."""
+        ids = list({d.id for d in docs})
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            known |= set(conn.scalars(select(papers.c.id)
+                                      .where(papers.c.id.in_(ids[start:start + 500]))))
+        rows, seen = [], set()
+        for d in docs:
+            if d.id in known or d.id in seen:
+                continue
+            seen.add(d.id)
+            rows.append({"id": d.id, "title": d.title or "", "abstract": d.abstract,
+                         "source": source, "queued": False, "added_at": _now()})
+        if rows:
+            conn.execute(insert(papers), rows)
+        return len(rows)
+
     def undo_last(self, reviewer: str) -> Decision | None:
         """Cancel ``reviewer``'s latest decision that is still in force by appending an undo
         record; returns the cancelled decision (None when there is nothing to undo)."""
@@ -269,11 +341,19 @@ class LabelStore:
 
     def stats(self) -> dict:
         """Counts for a model card: reviewed papers, decisions, reviewers (a count, never
-        names), first and last decision time."""
+        names; imports are not reviewers), first and last decision time, and per imported
+        source the papers it labelled (``imported``: ``{source: papers}``)."""
         effective = self._effective()
         if not effective:
-            return {"papers": 0, "decisions": 0, "reviewers": 0, "first": None, "last": None}
+            return {"papers": 0, "decisions": 0, "reviewers": 0, "first": None, "last": None,
+                    "imported": {}}
+        imported: dict[str, set[str]] = defaultdict(set)
+        for d in effective:
+            if d.reviewer.startswith(IMPORT_PREFIX):
+                imported[d.reviewer[len(IMPORT_PREFIX):]].add(d.paper_id)
         return {"papers": len({d.paper_id for d in effective}), "decisions": len(effective),
-                "reviewers": len({d.reviewer for d in effective}),
+                "reviewers": len({d.reviewer for d in effective
+                                  if not d.reviewer.startswith(IMPORT_PREFIX)}),
                 "first": min(d.created_at for d in effective).isoformat(),
-                "last": max(d.created_at for d in effective).isoformat()}
+                "last": max(d.created_at for d in effective).isoformat(),
+                "imported": {name: len(ids) for name, ids in sorted(imported.items())}}

@@ -60,13 +60,32 @@ class ExtraData:
     X: np.ndarray
     Y: np.ndarray
     weights: np.ndarray
+    # each row's weight in threshold tuning (None: ``weights``); 0 for a selected sample
+    tuning: np.ndarray | None = None
+
+    def tuning_weights(self) -> np.ndarray:
+        return self.weights if self.tuning is None else self.tuning
+
+
+def joined(parts: Sequence[ExtraData]) -> ExtraData | None:
+    """Several groups of extra documents as one (None when there are none)."""
+    parts = [part for part in parts if len(part.Y)]
+    if not parts:
+        return None
+    tuning = (None if all(p.tuning is None for p in parts)
+              else np.concatenate([p.tuning_weights() for p in parts]))
+    return ExtraData(np.vstack([p.X for p in parts]), np.vstack([p.Y for p in parts]),
+                     np.concatenate([p.weights for p in parts]), tuning)
 
 
 def _fit_fold(model: ThemeClassifier, X: np.ndarray, Y: np.ndarray, weights: np.ndarray,
-              train, test, extra: ExtraData, unlabelled: UnlabelledPapers | None) -> np.ndarray:
+              tuning: np.ndarray, train, test, extra: ExtraData,
+              unlabelled: UnlabelledPapers | None) -> np.ndarray:
     fitted = clone(model).fit(np.vstack([X[train], extra.X]), np.vstack([Y[train], extra.Y]),
                               sample_weight=np.concatenate([weights[train], extra.weights]),
-                              unlabelled=unlabelled)
+                              unlabelled=unlabelled,
+                              tuning_weight=np.concatenate([tuning[train],
+                                                            extra.tuning_weights()]))
     return fitted.predict_proba(X[test])
 
 
@@ -74,20 +93,24 @@ def out_of_fold_scores(
     model: ThemeClassifier, X: np.ndarray, Y: np.ndarray, splits: Sequence[tuple],
     weights: np.ndarray | None = None, extra: ExtraData | None = None,
     unlabelled: UnlabelledPapers | None = None, n_jobs: int | None = None,
+    tuning_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Calibrated scores for every scored record from a model that never trained on it.
 
     Without ``extra`` this is ``cross_val_predict``; with it (documents that join every
     training fold but are never scored, which ``cross_val_predict``'s partition rule cannot
-    express) the same thing as a loop over the splits."""
+    express) the same thing as a loop over the splits. ``tuning_weights``: the scored rows'
+    weights in threshold tuning when they are training rows (default ``weights``)."""
     weights = np.ones(len(Y)) if weights is None else np.asarray(weights, float)
+    tuning = weights if tuning_weights is None else np.asarray(tuning_weights, float)
     if extra is None:
         return cross_val_predict(
             model, X, Y, cv=list(splits), method="predict_proba",
             n_jobs=n_jobs or n_jobs_default(),
-            params={"sample_weight": weights, "unlabelled": unlabelled})
+            params={"sample_weight": weights, "unlabelled": unlabelled,
+                    "tuning_weight": tuning})
     parts = Parallel(n_jobs=n_jobs or n_jobs_default())(
-        delayed(_fit_fold)(model, X, Y, weights, train, test, extra, unlabelled)
+        delayed(_fit_fold)(model, X, Y, weights, tuning, train, test, extra, unlabelled)
         for train, test in splits)
     S = np.zeros(Y.shape, dtype=np.float64)
     for (_train, test), part in zip(splits, parts, strict=True):

@@ -1,0 +1,302 @@
+"""Designs measured on all the labels (seed + arXiv + feed), under three protocols (issue 22).
+
+* ``arxiv``: 5-fold CV on ``arxiv_train`` (the realistic stream); the seed set and every feed
+  label join every training fold (feed labels at the design's ``feed_weight``).
+* ``feed``: 5-fold CV on ``feed_train``; seed + arXiv join every training fold. Reported on all
+  feed papers and on the ``random`` part alone (the only part whose theme rates and no-theme
+  false-positive rate say anything about the stream).
+* ``time``: train on seed + arXiv + the feed labels before 2026-01, score the feed labels of
+  2026-01..04 (all, and the random part).
+
+Every model tunes its thresholds and calibration inside its own ``fit`` on its training rows
+only (nested), as ``tagger train`` does. Usage, from the checkout root::
+
+    python -m training.experiments.feed_labels --list
+    python -m training.experiments.feed_labels --design v5-feed0.5 --protocol arxiv --seed 0
+    python -m training.experiments.feed_labels --design v6 --out build/experiments/v6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+from tagger.corpus import Document, read_documents
+from tagger.estimator import build_model
+from tagger.fields import UnlabelledPapers
+from tagger.representations import FeedRepresentation
+from tagger.taxonomy import Taxonomy, load_taxonomy
+from tagger.training.fit import ExtraData, fields_of, joined, out_of_fold_scores
+from tagger.training.metrics import (
+    best_threshold_f1,
+    calibration_report,
+    label_matrix,
+    multilabel_report,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SHARED = ROOT.parent / "shared"
+CATEGORIES = ROOT / "tagger" / "data" / "category_representation.npz"
+CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
+               "time-series")
+TIME_SPLIT_START = "2026-01"  # the feed labels of this month on are the time split's test set
+
+
+@dataclass(frozen=True)
+class Design:
+    """``build_model`` params, the feed labels' sample weight and the representation block."""
+
+    description: str
+    params: dict = field(default_factory=dict)
+    feed_weight: float = 0.5
+    representation: Path | None = CATEGORIES
+    # "flat": every feed row weighs feed_weight; "prior": each feed row's weight is scaled so
+    # the feed's labelled theme rates match the random part's (undoes the enrichment)
+    weighting: str = "flat"
+    # "all": thresholds are tuned on every training row at its sample weight; "stream": the
+    # selected (non-random) feed rows get tuning weight 0, the random ones 1
+    tuning: str = "all"
+    # extra taxonomy phrases per theme id (a design may try them before the taxonomy has them)
+    extra_phrases: dict = field(default_factory=dict)
+
+
+V5 = {"features__representation_weight": 1.0}
+# Classical state space work the guidelines tag (Kalman filtering, hidden Markov and latent
+# state dynamics, state estimation framed by a state) beyond the deep SSM layers.
+SSM_PHRASES = ("kalman", "unscented kalman filter", "ensemble kalman filter", "kalman gain",
+               "bayesian filtering", "bayesian filter", "state estimation", "state estimator",
+               "state observer", "data assimilation", "hidden markov model", "hidden markov",
+               "hmm", "sequential monte carlo", "particle smoother", "latent state",
+               "state-space representation", "state space representation",
+               "state transition model", "linear time-invariant system", "filtering and smoothing")
+DESIGNS: dict[str, Design] = {
+    "v5-nofeed": Design("the shipped v5 design (default + arXiv-category block) trained without "
+                        "the feed labels", V5, feed_weight=0.0),
+    "v5-feed0.5": Design("v5 with the feed labels at weight 0.5", V5, feed_weight=0.5),
+    "v5-feed1": Design("v5 with the feed labels at weight 1.0", V5, feed_weight=1.0),
+    "v5-feed0.3": Design("v5 with the feed labels at weight 0.3", V5, feed_weight=0.3),
+    "v5-feed0.5-st": Design("v5, feed labels at weight 0.5, thresholds tuned on stream-like rows "
+                            "only (selected feed rows tuning weight 0)", V5, 0.5, tuning="stream"),
+    "v5-feed1-st": Design("v5, feed labels at weight 1.0, thresholds tuned on stream-like rows",
+                          V5, 1.0, tuning="stream"),
+    "v5-feed1-prior": Design("v5, feed labels at weight 1.0 scaled to the random part's theme "
+                             "rates (prior-corrected)", V5, 1.0, weighting="prior"),
+    "v5-feed1-prior-st": Design("v5-feed1-prior with thresholds tuned on stream-like rows", V5,
+                                1.0, weighting="prior", tuning="stream"),
+    "v5-feed1-st-C": Design("v5-feed1-st, each theme picks C from (2, 8, 32) inside fit",
+                            V5 | {"classifier__C_grid": (2.0, 8.0, 32.0)}, 1.0, tuning="stream"),
+    "v5-feed1-st-b1": Design("v5-feed1-st, thresholds maximise F1 (F0.8 shipped)",
+                             V5 | {"classifier__beta": 1.0}, 1.0, tuning="stream"),
+    "v5-feed1-ssm": Design("v5-feed1 with classical state-space phrases in the taxonomy",
+                           V5, 1.0, extra_phrases={"state-space-models": SSM_PHRASES}),
+}
+
+
+@dataclass
+class LabelSets:
+    seed: list[Document]
+    arxiv: list[Document]
+    feed: list[Document]
+    random_ids: set[str]
+    unlabelled: list[Document]
+
+
+def load_label_sets(shared: Path) -> LabelSets:
+    labels = shared / "corpus" / "labels"
+    seed = list(read_documents(labels / "seed.jsonl", labelled=True))
+    arxiv = list(read_documents(labels / "arxiv_train.jsonl", labelled=True))
+    feed = list(read_documents(labels / "feed_train.jsonl", labelled=True))
+    random_ids = set()
+    with open(labels / "feed_train.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record.get("selection") == "random":
+                random_ids.add(record["id"])
+    unlabelled = list(read_documents(shared / "corpus" / "unlabelled.jsonl",
+                                     on_error=lambda error: None))
+    return LabelSets(seed, arxiv, feed, random_ids, unlabelled)
+
+
+def feed_weights(design: Design, feed: Sequence[Document], random_ids: set[str],
+                 ids: Sequence[str]) -> np.ndarray:
+    """Sample weights of the feed rows under the design's weighting."""
+    weights = np.full(len(feed), design.feed_weight)
+    if design.weighting == "flat" or not len(feed):
+        return weights
+    Y = label_matrix([d.tags for d in feed], ids).astype(bool)
+    is_random = np.array([d.id in random_ids for d in feed])
+    # a paper's weight: the smallest ratio (stream rate / sample rate) over its themes, so a
+    # paper of an over-sampled theme counts as often as the stream would show it
+    stream = (Y[is_random].sum(0) + 1) / (is_random.sum() + 2)
+    sample = (Y.sum(0) + 1) / (len(Y) + 2)
+    ratio = np.clip(stream / sample, 0.05, 1.0)
+    for row in range(len(feed)):
+        if Y[row].any():
+            weights[row] *= float(ratio[Y[row]].min())
+    return weights
+
+
+def tuning_weights(design: Design, feed: Sequence[Document], random_ids: set[str],
+                   weights: np.ndarray) -> np.ndarray:
+    """The feed rows' weights in threshold tuning under the design's rule."""
+    if design.tuning == "all":
+        return weights
+    if design.tuning == "stream":
+        return np.array([1.0 if d.id in random_ids else 0.0 for d in feed])
+    raise ValueError(f"unknown tuning rule {design.tuning!r}")
+
+
+def build(design: Design, taxonomy: Taxonomy, seed: int):
+    params = dict(design.params)
+    if design.extra_phrases:
+        params["features__theme_phrases"] = tuple(
+            tuple(t.phrases) + tuple(design.extra_phrases.get(t.id, ())) for t in taxonomy.themes)
+    if design.representation is not None:
+        params["features__representation"] = FeedRepresentation.load(design.representation)
+    return build_model(taxonomy, classifier__random_state=seed, **params)
+
+
+def summary(Y: np.ndarray, S: np.ndarray, ids: Sequence[str]) -> dict:
+    report = multilabel_report(Y, S >= 0.5, ids)
+    core = [report["per_theme"][t]["f1"] or 0.0 for t in CORE_THEMES]
+    ceiling = [best_threshold_f1(Y[:, ids.index(t)], S[:, ids.index(t)])[0] for t in CORE_THEMES]
+    return {
+        "n": int(len(Y)),
+        "micro_f1": report["micro_f1"],
+        "macro_f1": report["macro_f1"],
+        "core_macro_f1": round(float(np.mean(core)), 4),
+        "no_theme_fpr": report["no_theme_false_positive_rate"],
+        "ece": calibration_report(Y, S, ids)["ece"],
+        "core_ceiling": round(float(np.mean(ceiling)), 4),
+        "per_theme_f1": {t: r["f1"] for t, r in report["per_theme"].items()},
+        "per_theme_recall": {t: r["recall"] for t, r in report["per_theme"].items()},
+    }
+
+
+def _extra(docs: Sequence[Document], weights: np.ndarray, ids: Sequence[str],
+           tuning: np.ndarray | None = None) -> ExtraData:
+    return ExtraData(fields_of(docs), label_matrix([d.tags for d in docs], ids), weights,
+                     tuning)
+
+
+def run(name: str, design: Design, sets: LabelSets, protocols: Sequence[str],
+        seed: int = 0, scores_dir: Path | None = None) -> dict:
+    taxonomy = load_taxonomy()
+    ids = list(taxonomy.ids)
+    model = build(design, taxonomy, seed)
+    pool = UnlabelledPapers(fields_of(sets.unlabelled))
+    fw = feed_weights(design, sets.feed, sets.random_ids, ids)
+    keep = fw > 0
+    feed = [d for d, k in zip(sets.feed, keep, strict=True) if k]
+    fw = fw[keep]
+    ft = tuning_weights(design, feed, sets.random_ids, fw)
+    result: dict = {"design": name, "description": design.description, "seed": seed,
+                    "feed_weight": design.feed_weight, "weighting": design.weighting,
+                    "params": {k: v for k, v in design.params.items()}}
+    for protocol in protocols:
+        started = time.perf_counter()
+        if protocol == "arxiv":
+            scored = sets.arxiv
+            splits = list(KFold(5, shuffle=True, random_state=seed).split(scored))
+            extra = joined([_extra(sets.seed, np.ones(len(sets.seed)), ids),
+                            _extra(feed, fw, ids, ft)])
+        elif protocol == "feed":
+            scored = sets.feed  # every feed paper is scored, whatever its training weight
+            splits = list(KFold(5, shuffle=True, random_state=seed).split(scored))
+            extra = _extra([*sets.seed, *sets.arxiv], np.ones(len(sets.seed) + len(sets.arxiv)),
+                           ids)
+        elif protocol == "time":
+            scored = [d for d in sets.feed if d.month >= TIME_SPLIT_START]
+            past = [k for k, d in enumerate(feed) if d.month < TIME_SPLIT_START]
+            train_docs = [*sets.seed, *sets.arxiv, *(feed[k] for k in past)]
+            n_gold = len(sets.seed) + len(sets.arxiv)
+            train_w = np.r_[np.ones(n_gold), fw[past]]
+            train_t = np.r_[np.ones(n_gold), ft[past]]
+            splits = None
+        else:
+            raise ValueError(f"unknown protocol {protocol!r}")
+        Y = label_matrix([d.tags for d in scored], ids)
+        X = fields_of(scored)
+        if protocol == "time":
+            fitted = model.fit(fields_of(train_docs),
+                               label_matrix([d.tags for d in train_docs], ids),
+                               sample_weight=train_w, unlabelled=pool, tuning_weight=train_t)
+            S = fitted.predict_proba(X)
+        elif protocol == "feed":
+            # feed rows train at the design's weight: the scored rows' own weights
+            w = feed_weights(design, sets.feed, sets.random_ids, ids)
+            if design.feed_weight == 0:
+                w = np.full(len(sets.feed), 1e-9)  # never trained on (weight ~0), still scored
+            t = tuning_weights(design, sets.feed, sets.random_ids, w)
+            S = out_of_fold_scores(model, X, Y, splits, weights=w, extra=extra, unlabelled=pool,
+                                   tuning_weights=t)
+        else:
+            S = out_of_fold_scores(model, X, Y, splits, extra=extra, unlabelled=pool)
+        entry = {"all": summary(Y, S, ids)}
+        if protocol in ("feed", "time"):
+            rand = np.array([d.id in sets.random_ids for d in scored])
+            entry["random"] = summary(Y[rand], S[rand], ids)
+        entry["seconds"] = round(time.perf_counter() - started)
+        result[protocol] = entry
+        if scores_dir is not None:
+            scores_dir.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(scores_dir / f"{name}-{protocol}-s{seed}.npz", S=S, Y=Y,
+                                ids=np.array([d.id for d in scored]))
+        print(f"{name} {protocol} seed {seed}: {row(entry)}", file=sys.stderr, flush=True)
+    return result
+
+
+def row(entry: dict) -> str:
+    a = entry["all"]
+    text = (f"micro {a['micro_f1']:.3f} macro {a['macro_f1']:.3f} core {a['core_macro_f1']:.3f} "
+            f"(ceiling {a['core_ceiling']:.3f}) FPR {a['no_theme_fpr']:.1%} "
+            f"core: " + " ".join(f"{a['per_theme_f1'][t] or 0:.2f}" for t in CORE_THEMES))
+    if "random" in entry:
+        r = entry["random"]
+        text += (f" | random part: micro {r['micro_f1']:.3f} FPR {r['no_theme_fpr']:.1%}")
+    return text + f" [{entry['seconds']} s]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.feed_labels",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--design", action="append", default=[], metavar="NAME")
+    parser.add_argument("--protocol", action="append", choices=["arxiv", "feed", "time"])
+    parser.add_argument("--seed", type=int, action="append", metavar="N",
+                        help="fold split seed (repeatable; default 0)")
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write one JSON per design/seed")
+    parser.add_argument("--scores", type=Path, metavar="DIR", help="keep out-of-fold scores")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, design in DESIGNS.items():
+            print(f"{name:24} {design.description}")
+        return 0
+    unknown = [n for n in args.design if n not in DESIGNS]
+    if unknown:
+        parser.error(f"unknown design(s): {', '.join(unknown)} (see --list)")
+    sets = load_label_sets(args.shared)
+    protocols = args.protocol or ["arxiv", "feed", "time"]
+    for name in args.design:
+        for seed in args.seed or [0]:
+            result = run(name, DESIGNS[name], sets, protocols, seed, args.scores)
+            if args.out:
+                args.out.mkdir(parents=True, exist_ok=True)
+                (args.out / f"{name}-s{seed}.json").write_text(json.dumps(result, indent=2)
+                                                              + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
