@@ -31,7 +31,7 @@ lint: setup
 # Rebuild the shipped model from the labelled data, deterministically (seed 0), with a
 # learning curve for the model card (~2 min on 2 cores; design: training/EXPERIMENTS.md).
 # The category representation was learnt from the arXiv feed once and is committed (rebuild:
-# python -m tagger.training.stream_experiments --build categories25 --to tagger/data/...).
+# python -m training.experiments.stream --build categories25 --to tagger/data/...).
 model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
 		--unlabelled $(SHARED)/corpus/unlabelled.jsonl \

@@ -60,12 +60,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from tagger.api import create_app
     from tagger.api.bridge import _environ
+    from tagger.api.context import holder_of
     from tagger.corpus import Document
 
     app = create_app()
     docs = read_documents(UNLABELLED, args.documents)
     bodies = [json.dumps(doc).encode() for doc in docs]
-    tagger = app.extensions["tagger"]["holder"].tagger
+    tagger = holder_of(app).tagger
 
     def call(wsgi, body: bytes) -> bytes:
         scope = {"type": "http", "method": "POST", "path": "/v1/tag", "query_string": b"",

@@ -1,6 +1,8 @@
 """A regular (non-editable) install works on its own: the wheel ships the taxonomy, the demo
 page's static files and the default model, and from a directory outside the checkout the
-installed package (not the checkout) tags with its packaged model and serves the demo page.
+installed package (not the checkout) tags with its packaged model, serves the demo page and
+trains. The research code (``training/experiments``) stays in the checkout: the wheel ships
+none of it, and the installed package works without it.
 
 The wheel is built from a copy of the working tree (so no build/ or egg-info lands in the
 checkout) and installed with ``--no-deps`` into a fresh venv; the dependencies come from the
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, make_labelled_corpus, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +39,9 @@ _OFFLINE = re.compile(r"Could not find a version|No matching distribution|NewCon
 SHIPPED = ["tagger/data/taxonomy.toml", "tagger/api/static/demo.html",
            "tagger/models/default/manifest.json", "tagger/models/default/model.joblib",
            "tagger/models/default/MODEL_CARD.md"]
+# Experiment runners that once lived in tagger/training and now live in training/experiments.
+MOVED = ["experiments", "stream_experiments", "averaging", "stacked", "self_training",
+         "agreement"]
 
 
 def _run(args: list, cwd: Path, env: dict | None = None, timeout: int = 240
@@ -161,3 +166,27 @@ def test_the_installed_app_serves_the_demo_page(venv, outside, clean_env):
     demo = (REPO / "tagger" / "api" / "static" / "demo.html").read_text(encoding="utf-8")
     title = re.search(r"<title>.*?</title>", demo, re.S)
     assert title and title.group() in body, body[:500]
+
+
+def test_the_wheel_ships_no_experiment_module(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    research = sorted(n for n in names if n.startswith("training/")
+                      or n in {f"tagger/training/{m}.py" for m in MOVED})
+    assert not research, research
+    assert (REPO / "training" / "experiments" / "designs.py").is_file()  # where they went
+
+
+def test_the_installed_package_trains_without_the_research_code(venv, outside, clean_env):
+    data = write_jsonl(outside / "labelled.jsonl", make_labelled_corpus(120))
+    absent = _run([venv / "bin" / "python", "-c", "import training.experiments"],
+                  cwd=outside, env=clean_env)
+    assert absent.returncode != 0 and "No module named 'training'" in absent.stderr
+    result = _run([venv / "bin" / "tagger", "train", "--data", data, "--out", outside / "m",
+                   "--cv", "0", "--seed", "0"], cwd=outside, env=clean_env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((outside / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["name"] == "m", manifest.get("name")
+    tagged = _run([venv / "bin" / "tagger", "tag", data, "--model", outside / "m", "--quiet"],
+                  cwd=outside, env=clean_env)
+    assert tagged.returncode == 0, tagged.stderr
+    assert len(tagged.stdout.splitlines()) == 120

@@ -100,3 +100,72 @@ def test_the_static_check_can_fail():
     names = {name for _line, name in _imported_names(ast.parse(source), "tagger.estimator")}
     assert {"tagger.api", "tagger.cli", "tagger.training", "tagger.store.x",
             "tagger.training.fit"} <= names
+
+
+def _module_imports(path) -> list[tuple[int, str]]:
+    module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+    module = module.removesuffix(".__init__")
+    return _imported_names(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)),
+                           module)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "tagger" / "api" / "views").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_no_view_imports_the_app_factory(path):
+    """The views read per-app state from tagger.api.context; only the factory knows them all,
+    so the API's imports point one way (no circle through tagger.api.app)."""
+    offending = [f"{path.name}:{line}: imports {name}" for line, name in _module_imports(path)
+                 if name == "tagger.api.app" or name.startswith("tagger.api.app.")]
+    assert not offending, offending
+
+
+def test_the_store_engine_does_not_import_the_store_api():
+    """db.py (engine, migrations) sits below labels.py (the store API): no circle between
+    them; tagger.store.opening joins the two."""
+    path = REPO / "tagger" / "store" / "db.py"
+    offending = [name for _line, name in _module_imports(path)
+                 if name.startswith(("tagger.store.labels", "tagger.store.opening"))]
+    assert not offending, offending
+
+
+def _import_graph(package: str) -> dict[str, set[str]]:
+    root = REPO / package.replace(".", "/")
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        graph[name] = {imported for _line, imported in _module_imports(path)
+                       if imported in modules and imported != name}
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[str]:
+    """The modules from which the import graph leads back to themselves."""
+    circles = []
+    for start in graph:
+        seen, stack = set(), list(graph[start])
+        while stack:
+            node = stack.pop()
+            if node == start:
+                circles.append(start)
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph.get(node, ()))
+    return sorted(circles)
+
+
+@pytest.mark.parametrize("package", ["tagger.api", "tagger.store"])
+def test_no_import_circle_inside(package):
+    """Module-level and lazy imports alike: no module of the package reaches itself again
+    (a package's __init__ re-exporting its modules is not a circle and is left out)."""
+    graph = {name: {m for m in targets if m != package}
+             for name, targets in _import_graph(package).items() if name != package}
+    assert not _circles(graph)
+
+
+def test_the_circle_check_can_fail():
+    """The factory importing a view that imports the factory back, as the API once did."""
+    graph = {"api.app": {"api.views.admin"}, "api.views.admin": {"api.views.common"},
+             "api.views.common": {"api.app"}, "api.errors": set()}
+    assert _circles(graph) == ["api.app", "api.views.admin", "api.views.common"]

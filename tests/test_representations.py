@@ -34,7 +34,6 @@ from tagger.training.feed import (
     read_labels_by_id,
     sample_feed,
 )
-from tagger.training.self_training import FeedAugmented
 
 TOPICS = {
     "ssm": "state space model kalman filter latent dynamics mamba selective scan recurrence",
@@ -378,27 +377,8 @@ def test_feed_labels_join_the_feed_text_by_id(tmp_path: Path):
         labelled_feed_papers({"arxiv:1": (), "arxiv:99": ()}, read_feed(feed))
 
 
-def test_feed_augmented_adds_pseudo_labelled_rows():
-    X, Y, ids = labelled_papers(150)
-    pool = np.array([("", t) for t in generated_corpus(90, seed=5)], dtype=object)
-    vision = ids.index("computer-vision")
-    pool_themes = [[vision] if i % 3 == 1 else [] for i in range(90)]
-    base = build_model(load_taxonomy(), features__lsa_components=0)
-    by_category = FeedAugmented(base, pool=pool, pool_themes=pool_themes, teacher=False,
-                                categories=True).fit(X, Y)
-    assert by_category.n_pseudo_ == 30 and by_category.pseudo_positives_[vision] == 30
-    capped = FeedAugmented(base, pool=pool, pool_themes=pool_themes, teacher=False,
-                           categories=True, max_per_theme=10).fit(X, Y)
-    assert capped.n_pseudo_ == 10
-    by_teacher = FeedAugmented(base, pool=pool, confidence=0.9).fit(X, Y)
-    # the generated pool is as easy as the training set: the teacher tags nearly all of it
-    assert by_teacher.n_pseudo_ >= 60
-    assert by_teacher.pseudo_positives_.sum() >= by_teacher.n_pseudo_
-    assert by_teacher.predict(X[:3]).shape == (3, len(ids))
-
-
 def test_committed_feed_representation_loads_and_knows_the_field():
-    """The shipped artifact (built by ``python -m tagger.training.stream_experiments --build
+    """The shipped artifact (built by ``python -m training.experiments.stream --build
     ppmi256-p --to tagger/data/feed_representation.npz``) loads without pickle and puts Mamba
     next to state space models."""
     path = Path(__file__).resolve().parents[1] / "tagger" / "data" / "feed_representation.npz"
@@ -409,21 +389,6 @@ def test_committed_feed_representation_loads_and_knows_the_field():
                              lemmas("image segmentation")])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
-
-
-def test_stream_experiments_cli_lists_designs_and_refuses_unknown_ones(capsys):
-    from tagger.training import stream_experiments
-
-    assert stream_experiments.main(["--list"]) == 0
-    listed = capsys.readouterr().out
-    assert "feed-ppmi+unl" in listed and "self-train" in listed and "ppmi256-p" in listed
-    assert "feed-categories" in listed and "categories25" in listed
-    with pytest.raises(SystemExit) as exit_info:
-        stream_experiments.main(["--design", "no-such-design"])
-    assert exit_info.value.code == 2
-    assert "no-such-design" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        stream_experiments.main(["--build", "lsa256", "--build", "lsa128", "--to", "x.npz"])
 
 
 @pytest.mark.parametrize("method", ["lsa", "ppmi", "categories"])
@@ -440,31 +405,6 @@ def test_one_paper_transform_equals_the_batch_transform(lemma_lists, method):
     for i, paper in enumerate(papers):
         np.testing.assert_allclose(rep.transform_one(paper), batch[i], atol=1e-6,
                                    err_msg=f"paper {i}")
-
-
-def test_stacked_representation_scales_each_part_then_concatenates(lemma_lists):
-    """A stack is its parts side by side: each direction part at length ``weight`` (so a
-    256-d part cannot swamp a 3-d one), a probability part times its weight, unscaled
-    otherwise; the one-paper path gives the batch row."""
-    from tagger.training.stacked import StackedRepresentation
-
-    lsa = fit_feed_representation(lemma_lists, dim=8, min_df=3, method="lsa")
-    probabilities = fit_category_representation(
-        lemma_lists, generated_categories(len(lemma_lists)), min_papers=20, min_df=3,
-        activation="sigmoid")
-    stack = StackedRepresentation([lsa, probabilities], [0.5, 2.0])
-    assert stack.dim == 11 and stack.normalise is False
-    papers = lemma_lists[:10] + [lemmas("qwertz")]
-    vectors = stack.transform(papers)
-    assert vectors.shape == (11, 11)
-    np.testing.assert_allclose(np.linalg.norm(vectors[:10, :8], axis=1), 0.5, atol=1e-5)
-    assert not vectors[10, :8].any()  # no known word: zeros, not NaN
-    np.testing.assert_allclose(vectors[:, 8:], 2.0 * probabilities.transform(papers), atol=1e-6)
-    for i, paper in enumerate(papers):
-        np.testing.assert_allclose(stack.transform_one(paper), vectors[i], atol=1e-6)
-    assert [p["method"] for p in stack.describe()["parts"]] == ["lsa", "categories"]
-    with pytest.raises(ValueError, match="one weight per part"):
-        StackedRepresentation([lsa], [1.0, 2.0])
 
 
 def test_word_idf_pooled_with_a_reference_corpus():

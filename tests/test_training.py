@@ -149,23 +149,6 @@ def test_best_threshold_f1_is_the_best_cut_between_different_scores():
         assert round(best_threshold_f1(y, s)[0], 4) == brute
 
 
-def test_threshold_ceiling_covers_the_core_themes_only():
-    from tagger.training.experiments import CORE_THEMES, threshold_ceiling
-
-    ids = ["other", *CORE_THEMES]
-    Y = np.zeros((6, len(ids)), dtype=int)
-    Y[:2, :] = 1
-    S = np.tile(np.linspace(0.9, 0.4, 6)[:, None], (1, len(ids)))
-    S[:, 2] = S[::-1, 2]  # state-space-models: its positives ranked last
-    ceiling = threshold_ceiling(Y, S, ids)
-    assert set(ceiling["per_theme_f1"]) == set(CORE_THEMES)
-    assert ceiling["per_theme_f1"]["autoregressive-models"] == 1.0
-    assert ceiling["per_theme_f1"]["state-space-models"] == 0.5  # all six tagged: 2 of 6
-    assert ceiling["core_macro_f1"] == 0.9
-    assert threshold_ceiling(Y[:, :1], S[:, :1], ["other"]) == {"core_macro_f1": None,
-                                                                "per_theme_f1": {}}
-
-
 def test_unknown_training_tags_are_refused_with_the_record_named():
     taxonomy = load_taxonomy()
     bad = Document(id="x", abstract="text", tags=("time-series", "bees"), source="f.jsonl",

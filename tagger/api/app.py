@@ -1,5 +1,8 @@
 """The application factory: configuration, the model holder, blueprints, error handlers and
-the per-request bookkeeping (request id, body limit, metrics)."""
+the per-request bookkeeping (request id, body limit, metrics).
+
+The only module that knows every blueprint; the state it builds goes to
+:mod:`tagger.api.context`, where the views read it (they never import this module)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ import time
 from flask import Flask, Response, current_app, g, request
 
 from tagger.api import metrics
-from tagger.api.config import ApiConfig, load_config
+from tagger.api.config import load_config
+from tagger.api.context import AppState, attach, holder_of
 from tagger.api.errors import ApiError, register_error_handlers
+from tagger.api.review_config import load_settings
 from tagger.api.state import ModelHolder
 
-EXTENSION = "tagger"
 _log = logging.getLogger("tagger.api.app")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -49,24 +53,16 @@ def create_app(config: dict | None = None) -> Flask:
                          on_swap=metrics.record_model_swap,
                          compiled_scoring=settings.compiled_scoring)
     holder.load_initial()
-    app.extensions[EXTENSION] = {"config": settings, "holder": holder}
+    attach(app, AppState(settings=settings, holder=holder, review=load_settings()))
 
-    from tagger.api.views import admin, docs, ops, review, tagging
+    from tagger.api.views import admin, docs, feedback, ops, review, tagging
 
-    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp):
+    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp, feedback.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.before_request(_before)
     app.after_request(_after)
     return app
-
-
-def settings_of(app: Flask) -> ApiConfig:
-    return app.extensions[EXTENSION]["config"]
-
-
-def holder_of(app: Flask) -> ModelHolder:
-    return app.extensions[EXTENSION]["holder"]
 
 
 def _before() -> None:

@@ -91,7 +91,9 @@ def _reload_in_master(server):
         generation = bump_generation(Path(os.environ["TAGGER_RELOAD_FILE"]), target)
         server.log.info("SIGHUP: workers reloading %s (generation %d)", target, generation)
         return
-    holder = app.extensions["tagger"]["holder"]
+    from tagger.api.context import holder_of
+
+    holder = holder_of(app)
     server.log.info("SIGHUP: reloading the model from %s", holder.model_dir)
     try:
         tagger = holder.reload_everywhere()

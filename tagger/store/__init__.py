@@ -5,8 +5,9 @@ Open one with :func:`open_store`; the schema is migrated (Alembic, versions in
 ``tagger/store/migrations``) every time a store is opened.
 """
 
-from tagger.store.db import StoreError, database_url, open_store
+from tagger.store.db import StoreError, database_url
 from tagger.store.labels import ACTIONS, Decision, LabelStore, Paper
+from tagger.store.opening import open_store
 
 __all__ = ["ACTIONS", "Decision", "LabelStore", "Paper", "StoreError", "database_url",
            "open_store"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 
 DB_ENV = "TAGGER_DB"
 DATA_DIR_ENV = "TAGGER_DATA_DIR"
@@ -109,22 +109,3 @@ def migrate(engine: Engine) -> None:
     with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-def open_store(db: str | os.PathLike | None = None):
-    """Open (creating and migrating as needed) the store named by ``db`` / ``$TAGGER_DB``."""
-    from tagger.store.labels import LabelStore
-
-    url = database_url(db)
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-    except SQLAlchemyError as error:
-        engine.dispose()
-        raise StoreError(f"cannot open the label store {engine.url!r}: "
-                         f"{error.__class__.__name__}: {error.orig or error}"
-                         if hasattr(error, "orig") else str(error)) from None
-    except OSError as error:
-        engine.dispose()
-        raise StoreError(f"cannot open the label store: {error}") from None
-    return LabelStore(engine)

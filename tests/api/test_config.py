@@ -6,6 +6,7 @@ import pytest
 
 from tagger.api import create_app
 from tagger.api.config import ConfigError, load_config
+from tagger.api.context import holder_of
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("off", False), ("0", False), ("No", False),
@@ -26,7 +27,7 @@ def test_compiled_scoring_is_on_by_default_and_a_bad_value_is_named(monkeypatch)
 @pytest.mark.parametrize("compiled", [True, False])
 def test_the_app_serves_the_same_scores_either_way(small_model, compiled):
     app = create_app({"model_dir": small_model, "compiled_scoring": compiled})
-    estimator = app.extensions["tagger"]["holder"].tagger.estimator
+    estimator = holder_of(app).tagger.estimator
     assert ("compiled_scorer_" in estimator.__dict__) is compiled
     body = {"title": "Mamba", "abstract": "A selective state space model with a Kalman filter.",
             "all_scores": True}

@@ -12,7 +12,7 @@ import hmac
 from flask import Blueprint, Response, current_app, request
 
 from tagger.api import metrics
-from tagger.api.app import holder_of
+from tagger.api.context import holder_of
 from tagger.api.errors import ApiError
 from tagger.api.state import ReloadRejected
 from tagger.api.views.common import json_response, model_ref, settings

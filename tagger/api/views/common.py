@@ -6,8 +6,8 @@ import orjson
 from flask import Response, current_app
 from marshmallow import Schema, ValidationError
 
-from tagger.api.app import holder_of, settings_of
 from tagger.api.config import ApiConfig
+from tagger.api.context import holder_of, settings_of
 from tagger.api.errors import ApiError
 from tagger.tagging import Tagger
 

@@ -16,6 +16,7 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app
 
+from tagger.api.context import review_of
 from tagger.api.errors import ApiError
 from tagger.api.openapi import build_spec
 from tagger.api.views.common import json_response, settings
@@ -25,10 +26,7 @@ SWAGGER_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js")
 
 
 def _review_enabled() -> bool:
-    from tagger.api.views.reviewers import EXTENSION
-
-    review = current_app.extensions.get(EXTENSION)
-    return bool(review and review.enabled)
+    return review_of(current_app).enabled
 
 
 @bp.get("/openapi.json")

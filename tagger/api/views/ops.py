@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from tagger.api import metrics
-from tagger.api.app import holder_of
+from tagger.api.context import holder_of
 from tagger.api.errors import ApiError
 from tagger.api.views.common import json_response, model_ref
 

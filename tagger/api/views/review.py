@@ -9,15 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from tagger.api.errors import ApiError
-from tagger.api.views import feedback
 from tagger.api.views.common import current_tagger, json_response, model_ref
 from tagger.api.views.docs import render_page
-from tagger.api.views.reviewers import configure, require_enabled, review_settings, reviewer
+from tagger.api.views.reviewers import require_enabled, review_settings, reviewer
 from tagger.corpus import Document
 
 bp = Blueprint("review", __name__)
-bp.register_blueprint(feedback.bp)
-bp.record_once(lambda state: configure(state.app))
 
 
 @bp.get("/review")

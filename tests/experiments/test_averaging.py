@@ -1,4 +1,4 @@
-"""Committees of designs (tagger.training.averaging): the logit average, the decision rule
+"""Committees of designs (training.experiments.averaging): the logit average, the decision rule
 at 0.5, and the table read back from saved out-of-fold scores."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tagger.taxonomy import load_taxonomy
-from tagger.training import averaging
+from training.experiments import averaging
 
 
 def test_the_committee_averages_logits_not_probabilities():

@@ -10,11 +10,11 @@ Two protocols, both nested: every model tunes its thresholds and calibration ins
 
 Usage::
 
-    python -m tagger.training.experiments                      # every design, both protocols
-    python -m tagger.training.experiments --design default --design no-lsa
-    python -m tagger.training.experiments --design default --throughput
-    python -m tagger.training.experiments --design default --protocol none --throughput
-    python -m tagger.training.experiments --list
+    python -m training.experiments.designs                      # every design, both protocols
+    python -m training.experiments.designs --design default --design no-lsa
+    python -m training.experiments.designs --design default --throughput
+    python -m training.experiments.designs --design default --protocol none --throughput
+    python -m training.experiments.designs --list
 
 Results go to stdout as markdown rows and, with ``--out DIR``, one JSON per design.
 """
@@ -241,7 +241,7 @@ HEADER = ("| design | micro-F1 | macro-F1 | core macro-F1 | AR | SSM | AutoML | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagger.training.experiments",
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.designs",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--design", action="append", metavar="NAME",
                         help="design to run (repeatable; default: all)")

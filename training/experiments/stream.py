@@ -1,22 +1,22 @@
 """Compare ways of learning from the arXiv feed, with the protocols of
-:mod:`tagger.training.experiments` (nested cross-validation, seed added to every arXiv fold).
+:mod:`training.experiments.designs` (nested cross-validation, seed added to every arXiv fold).
 
 Every design is the shipped estimator (``build_model``) plus some of: a representation learnt
 from the feed (:mod:`tagger.representations`, built once and cached under ``build/feed/``),
 including arXiv-category predictors as features, arXiv categories as weak labels, and
 self-training on a feed sample
-(:class:`~tagger.training.self_training.FeedAugmented`).
+(:class:`~training.experiments.self_training.FeedAugmented`).
 
 Usage::
 
-    python -m tagger.training.stream_experiments --list
-    python -m tagger.training.stream_experiments --design feed-lsa --protocol arxiv
-    python -m tagger.training.stream_experiments --build lsa256      # just fit a representation
-    python -m tagger.training.stream_experiments --build ppmi256-p \
+    python -m training.experiments.stream --list
+    python -m training.experiments.stream --design feed-lsa --protocol arxiv
+    python -m training.experiments.stream --build lsa256      # just fit a representation
+    python -m training.experiments.stream --build ppmi256-p \
         --to tagger/data/feed_representation.npz       # the committed artifacts
-    python -m tagger.training.stream_experiments --build categories25 \
+    python -m training.experiments.stream --build categories25 \
         --to tagger/data/category_representation.npz
-    python -m tagger.training.stream_experiments --design feed-lsa --protocol none --throughput
+    python -m training.experiments.stream --design feed-lsa --protocol none --throughput
 """
 
 from __future__ import annotations
@@ -48,15 +48,6 @@ from tagger.representations import (
 )
 from tagger.taxonomy import Taxonomy, load_taxonomy
 from tagger.text import lemmas
-from tagger.training.averaging import save_scores
-from tagger.training.experiments import (
-    CORE_THEMES,
-    DEFAULT_SHARED,
-    load_sets,
-    print_tables,
-    protocol_result,
-    timed_scoring,
-)
 from tagger.training.feed import (
     FeedPaper,
     category_themes,
@@ -67,8 +58,17 @@ from tagger.training.feed import (
 )
 from tagger.training.fit import ExtraData, check_tags, cross_validate, fields_of
 from tagger.training.metrics import label_matrix
-from tagger.training.self_training import FeedAugmented
-from tagger.training.stacked import StackedRepresentation
+from training.experiments.averaging import save_scores
+from training.experiments.designs import (
+    CORE_THEMES,
+    DEFAULT_SHARED,
+    load_sets,
+    print_tables,
+    protocol_result,
+    timed_scoring,
+)
+from training.experiments.self_training import FeedAugmented
+from training.experiments.stacked import StackedRepresentation
 
 CACHE = Path(__file__).resolve().parents[2] / "build" / "feed"
 
@@ -338,7 +338,7 @@ def run(name: str, design: StreamDesign, taxonomy: Taxonomy, seed_docs: list[Doc
     """One design's cross-validated metrics; ``extra_docs`` (e.g. labelled feed papers) join
     every training fold of both protocols at ``extra_weight`` and are never scored. With
     ``scores_dir``, the out-of-fold scores and labels are saved there too
-    (:func:`tagger.training.averaging.save_scores`) for combining designs afterwards."""
+    (:func:`training.experiments.averaging.save_scores`) for combining designs afterwards."""
     ids = list(taxonomy.ids)
     model = build(design, taxonomy, seed)
     pool = UnlabelledPapers(fields_of(unlabelled))
@@ -401,7 +401,7 @@ def save_design(name: str, design: StreamDesign, taxonomy: Taxonomy, docs: list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagger.training.stream_experiments",
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.stream",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--design", action="append", metavar="NAME", default=[])
     parser.add_argument("--build", action="append", metavar="REPRESENTATION", default=[],
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scores", type=Path, metavar="DIR",
                         help="also save each design's out-of-fold scores here, for "
-                        "python -m tagger.training.averaging")
+                        "python -m training.experiments.averaging")
     parser.add_argument("--extra-labels", type=Path, metavar="FILE",
                         help="{id, tags} labels of feed papers (text read from the feed): they "
                         "join every training fold and are never scored")

@@ -4,9 +4,9 @@ than the best one alone?
 Averaging models that err differently is the usual cure for the variance of few positives;
 this measures it on the very out-of-fold scores the design comparisons use::
 
-    python -m tagger.training.stream_experiments --design A --design B --protocol arxiv \\
+    python -m training.experiments.stream --design A --design B --protocol arxiv \\
         --seed S --scores DIR                                    # S = 0, 1, 2
-    python -m tagger.training.averaging DIR --design A --design B [--subsets]
+    python -m training.experiments.averaging DIR --design A --design B [--subsets]
 
 Each design's calibrated scores are averaged on the logit scale, so a theme applies where the
 designs' mean logit is >= 0 (the committee's score >= 0.5), the same decision rule as one
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.training.experiments import design_summary, threshold_ceiling
 from tagger.training.metrics import multilabel_report
+from training.experiments.designs import design_summary, threshold_ceiling
 
 
 def save_scores(directory: Path, design: str, protocol: str, seed: int, scores: np.ndarray,
@@ -42,7 +42,7 @@ def save_scores(directory: Path, design: str, protocol: str, seed: int, scores: 
 def load_scores(directory: Path, design: str, protocol: str, seed: int) -> np.ndarray:
     path = directory / f"{design}.{protocol}.seed{seed}.npy"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: run python -m tagger.training.stream_experiments "
+        raise FileNotFoundError(f"{path}: run python -m training.experiments.stream "
                                 f"--design {design} --protocol {protocol} --seed {seed} "
                                 f"--scores {directory}")
     return np.load(path)
@@ -81,7 +81,7 @@ def markdown(row: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagger.training.averaging",
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.averaging",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("scores", type=Path, help="the --scores DIR of stream_experiments")
     parser.add_argument("--design", action="append", required=True, metavar="NAME")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tagger.taxonomy import load_taxonomy
-from tagger.training.agreement import agreement, main
+from training.experiments.agreement import agreement, main
 
 THEMES = list(load_taxonomy().ids)
 

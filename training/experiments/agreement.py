@@ -1,7 +1,7 @@
 """How far one set of labels agrees with another on the same papers: an annotator's labels
 against the gold file, before their labels are trusted as training data.
 
-    python -m tagger.training.agreement --gold GOLD.jsonl --labels MINE.jsonl [--json]
+    python -m training.experiments.agreement --gold GOLD.jsonl --labels MINE.jsonl [--json]
 
 ``--gold`` is a labelled file (text and tags); ``--labels`` gives ``{"id", "tags"}`` per line
 for some of its papers. Gold is read as the truth: precision is "of the annotator's tags, how
@@ -38,7 +38,7 @@ def agreement(gold: dict[str, Sequence[str]], labels: dict[str, Sequence[str]],
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagger.training.agreement",
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.agreement",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--gold", type=Path, required=True, action="append",
                         help="labelled file(s) with the reference tags")
