@@ -474,6 +474,46 @@ def test_cv_repeats_average_the_out_of_fold_logits_of_several_splits(data):
         CalibratedMultiLabelLogistic(cv_repeats=0).fit_indicator(F, Y)
 
 
+def test_tuning_weight_zero_rows_train_the_weights_but_not_the_thresholds(data):
+    """``tuning_weight``: rows of weight 0 still train every regression (the weights equal a
+    plain fit's), but thresholds and calibration are what tuning on the other rows alone
+    gives; a selected sample rich in positives no longer drags thresholds down."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tagger.calibration import tune_thresholds
+    from tagger.classifier import CalibratedMultiLabelLogistic
+
+    X, Y = data
+    F = ThemeFeatures(lsa_components=8, lsa_min_df=2).fit(X).transform(X)
+    Y = Y[:, Y.sum(axis=0) > 3]
+    tuning = np.ones(len(Y))
+    tuning[: len(Y) // 3] = 0.0  # the first third: a selected sample
+    plain = CalibratedMultiLabelLogistic().fit_indicator(F, Y)
+    tuned = CalibratedMultiLabelLogistic().fit_indicator(F, Y, tuning_weight=tuning)
+    np.testing.assert_allclose(tuned.coef_, plain.coef_)
+    assert not np.allclose(tuned.thresholds_, plain.thresholds_)
+    oof = np.zeros(Y.shape)
+    for train, test in KFold(5, shuffle=True, random_state=0).split(F):
+        for k in range(Y.shape[1]):
+            model = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000,
+                                       tol=1e-3).fit(F[train], Y[train, k])
+            oof[test, k] = model.decision_function(F[test])
+    kept = tuning > 0
+    expected = tune_thresholds(Y[kept], sigmoid(oof[kept]), beta=0.8, min_positives=3)
+    np.testing.assert_allclose(tuned.thresholds_, expected, atol=0.02)
+    # Through the estimator and scikit-learn's own fit-parameter routing.
+    records = [{"title": x["title"], "abstract": x["abstract"]} for x in X]
+    estimator = quick(load_taxonomy())
+    full = np.zeros((len(Y), len(load_taxonomy().ids)), dtype=int)
+    full[:, : Y.shape[1]] = Y
+    a = clone(estimator).fit(records, full, tuning_weight=tuning)
+    b = clone(estimator).fit(records, full)
+    np.testing.assert_allclose(a.classifier_.coef_, b.classifier_.coef_)
+    assert not np.allclose(a.thresholds_, b.thresholds_)
+    with pytest.raises(ValueError, match="tuning_weight"):
+        CalibratedMultiLabelLogistic().fit_indicator(F, Y, tuning_weight=tuning[:-1])
+
+
 # --- the README example -----------------------------------------------------------------------
 
 def test_readme_example_runs(tmp_path, monkeypatch, capsys):

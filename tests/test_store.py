@@ -5,6 +5,7 @@ available (``scripts/install_system_deps.sh`` starts a throwaway one and writes 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -221,3 +222,73 @@ def test_a_killed_writer_loses_no_committed_decision_and_leaves_no_half_batch(db
     store.record(None, [("t1", "reject")], "after", paper_id="p")
     assert len(store.decisions()) == 5 * stop_at + 1
     store.close()
+
+
+# --- tagger labels import ---------------------------------------------------------------------
+
+TAGGER = str(Path(sys.executable).parent / "tagger")
+
+
+def import_labels(path: Path, source: str, db: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TAGGER, "labels", "import", str(path), "--source", source,
+                           "--db", db], capture_output=True, text=True, timeout=120)
+
+
+def test_labels_import_is_idempotent_and_reviews_override_it(db_url, tmp_path):
+    """Imported labels become decisions of ``import:SOURCE`` (a paper without themes counts as
+    labelled too); bad records are named and skipped (exit 3) while the good ones are stored;
+    a re-import appends nothing, a changed tag appends only the change, and a later review
+    overrides an import without the re-import undoing it."""
+    good = [{"id": "p1", "title": "T1", "abstract": "Neural architecture search.",
+             "tags": ["automl"]},
+            {"id": "p2", "title": "T2", "abstract": "A study of soil moisture.", "tags": []},
+            {"id": "p3", "title": "T3", "abstract": "Mamba for forecasting.",
+             "tags": ["state-space-models", "time-series"]}]
+    bad = ['{"id": "p4", "abstract": "no tags here"}',
+           '{"id": "p5", "abstract": "x", "tags": ["not-a-theme"]}']
+    data = tmp_path / "gold.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in good[:2]) + "\n".join(bad) + "\n"
+                    + json.dumps(good[2]) + "\n", encoding="utf-8")
+    first = import_labels(data, "gold", db_url)
+    assert first.returncode == 3, first.stderr
+    assert f"{data}:3: no 'tags'" in first.stderr
+    assert f"{data}:4: theme(s) not-a-theme not in taxonomy" in first.stderr
+    assert "imported 3 labelled papers" in first.stderr and "skipped 2" in first.stderr
+    store = open_store(db_url)
+    try:
+        assert store.labels() == {"p1": {"automl"}, "p2": set(),
+                                  "p3": {"state-space-models", "time-series"}}
+        n_decisions = len(store.decisions())
+        assert n_decisions == 3 * 19
+        assert store.stats()["imported"] == {"gold": 3}
+        assert store.stats()["reviewers"] == 0
+    finally:
+        store.close()
+    again = import_labels(data, "gold", db_url)
+    assert "0 decisions, 3 unchanged" in again.stderr
+    store = open_store(db_url)
+    try:
+        assert len(store.decisions()) == n_decisions
+        store.record(None, [("automl", "reject"), ("computer-vision", "add")], reviewer="ana",
+                     paper_id="p1")
+    finally:
+        store.close()
+    good[2]["tags"] = ["state-space-models"]
+    data.write_text("".join(json.dumps(r) + "\n" for r in good), encoding="utf-8")
+    changed = import_labels(data, "gold", db_url)
+    assert changed.returncode == 0, changed.stderr
+    assert "1 decisions, 2 unchanged" in changed.stderr
+    store = open_store(db_url)
+    try:
+        assert store.labels()["p1"] == {"computer-vision"}  # the review still wins
+        assert store.labels()["p3"] == {"state-space-models"}
+        assert store.stats()["reviewers"] == 1
+    finally:
+        store.close()
+
+
+def test_labels_import_refuses_a_bad_source_name(tmp_path):
+    data = tmp_path / "gold.jsonl"
+    data.write_text('{"id": "p1", "abstract": "x", "tags": []}\n', encoding="utf-8")
+    result = import_labels(data, "no spaces please", str(tmp_path / "labels.db"))
+    assert result.returncode == 2 and "--source must be" in result.stderr
