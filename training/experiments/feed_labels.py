@@ -67,6 +67,9 @@ class Design:
     tuning: str = "all"
     # extra taxonomy phrases per theme id (a design may try them before the taxonomy has them)
     extra_phrases: dict = field(default_factory=dict)
+    # AltThemeModel settings (training/experiments/alt_models.py) instead of the shipped
+    # classifier, on the same features; None: the shipped estimator
+    alt: dict | None = None
 
 
 V5 = {"features__representation_weight": 1.0}
@@ -98,6 +101,22 @@ DESIGNS: dict[str, Design] = {
                              V5 | {"classifier__beta": 1.0}, 1.0, tuning="stream"),
     "v5-feed1-ssm": Design("v5-feed1 with classical state-space phrases in the taxonomy",
                            V5, 1.0, extra_phrases={"state-space-models": SSM_PHRASES}),
+    "v5-feed1-st-svm": Design("v5-feed1-st features, a linear SVM per theme (squared hinge, "
+                              "class-balanced) instead of the logistic regression", V5, 1.0,
+                              tuning="stream", alt={"learner": "svm", "C": 8.0}),
+    "v5-feed1-st-alt-lr": Design("v5-feed1-st through the alternative-learner harness with "
+                                 "its logistic regression (checks the harness against v5)", V5,
+                                 1.0, tuning="stream", alt={"learner": "logistic"}),
+    "v5-feed1-st-mlp": Design("v5-feed1-st features, one MLP (128 ReLU units, 19 sigmoid "
+                              "outputs) for all themes; feed rows at weight 1 (no weights)",
+                              V5, 1.0, tuning="stream", alt={"learner": "mlp", "hidden": 128}),
+    "v5-feed1-st-char": Design("v5-feed1-st + a character 3-5-gram TF-IDF block (weight 0.5)",
+                               V5, 1.0, tuning="stream",
+                               alt={"learner": "logistic", "char_weight": 0.5}),
+    "v5-feed1-st-stack": Design("v5-feed1-st + a second stage: per theme a logistic regression "
+                                "over all 19 themes' cross-fitted logits (label dependencies)",
+                                V5, 1.0, tuning="stream", alt={"learner": "logistic",
+                                                               "stack": True}),
 }
 
 
@@ -162,7 +181,12 @@ def build(design: Design, taxonomy: Taxonomy, seed: int):
             tuple(t.phrases) + tuple(design.extra_phrases.get(t.id, ())) for t in taxonomy.themes)
     if design.representation is not None:
         params["features__representation"] = FeedRepresentation.load(design.representation)
-    return build_model(taxonomy, classifier__random_state=seed, **params)
+    model = build_model(taxonomy, classifier__random_state=seed, **params)
+    if design.alt is None:
+        return model
+    from training.experiments.alt_models import AltThemeModel
+
+    return AltThemeModel(features=model.features, random_state=seed, **design.alt)
 
 
 def summary(Y: np.ndarray, S: np.ndarray, ids: Sequence[str]) -> dict:
