@@ -45,6 +45,8 @@ class Document:
     line: int = 0
     month: str = ""  # arXiv feed "YYYY-MM"; "" when the record has none
     categories: tuple[str, ...] = ()  # arXiv categories, e.g. ("cs.CL", "cs.LG")
+    # how a labelled record was picked for labelling ("random", "automl:band", ...); "" unknown
+    selection: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,7 @@ def _make_document(
         line=line,
         month=fields.get("month") or "",
         categories=parse_categories(fields.get("categories")),  # type: ignore[arg-type]
+        selection=fields["selection"] if isinstance(fields.get("selection"), str) else "",
     )
 
 

@@ -49,7 +49,9 @@ def render_model_card(manifest: dict) -> str:
         # Standard input has no file to hash; say so instead of a checksum.
         digest = f"sha256 `{entry['sha256'][:16]}…`" if entry.get("sha256") else "read from stdin"
         role = " (unlabelled: features only)" if entry.get("unlabelled") else (
-            " (silver labels)" if entry.get("silver") else "")
+            " (silver labels)" if entry.get("silver") else
+            " (selected sample: trains, tunes thresholds on its random part only)"
+            if entry.get("selected") else "")
         lines.append(f"- `{entry['file']}`{role}: {entry['records']} records, {digest}")
     lines += ["", f"{training.get('n_documents', '?')} documents, seed {training.get('seed')}, "
               f"{training.get('cv_folds')}-fold cross-validation, "

@@ -26,6 +26,13 @@ def register(subparsers) -> None:
     parser.add_argument("--silver", action="append", default=[], metavar="FILE",
                         help="silver-labelled JSON Lines from `tagger weak-label`, added to "
                         "training with --silver-weight (repeatable; never used for metrics)")
+    parser.add_argument("--selected", action="append", default=[], metavar="FILE",
+                        help="gold labels of a selected sample (boundary, keyword or "
+                        "review-queue picks; a 'selection' field per record): they train at "
+                        "--selected-weight, and only records with selection 'random' tune "
+                        "thresholds (repeatable; never used for metrics)")
+    parser.add_argument("--selected-weight", type=float, default=1.0, metavar="W",
+                        help="sample weight of --selected records, in (0, 1] (default 1.0)")
     parser.add_argument("--unlabelled", action="append", default=[], metavar="FILE",
                         help="abstracts without tags (JSON Lines, CSV or text): the features' "
                         "LSA block learns word co-occurrence from them (repeatable)")
@@ -90,6 +97,8 @@ def run(args) -> int:
         raise CommandError(str(error)) from None
     if not 0 < args.silver_weight <= 1:
         raise CommandError("--silver-weight must be in (0, 1]", EXIT_USAGE)
+    if not 0 < args.selected_weight <= 1:
+        raise CommandError("--selected-weight must be in (0, 1]", EXIT_USAGE)
     if args.learning_curve and args.cv < 2:
         raise CommandError("--learning-curve needs cross-validation (--cv 2 or more)", EXIT_USAGE)
     reporter = SkipReporter()
@@ -99,16 +108,19 @@ def run(args) -> int:
         from tagger.cli.labels import with_reviewed_labels
         documents = with_reviewed_labels(args.labels_db, taxonomy, documents, sources)
     silver = _read_inputs(args.silver, reporter, sources, labelled=True, role="silver")
+    selected = _read_inputs(args.selected, reporter, sources, labelled=True, role="selected")
     unlabelled = _read_inputs(args.unlabelled, reporter, sources, role="unlabelled")
     if len(documents) < max(args.cv, 2):
         raise CommandError(f"only {len(documents)} usable training records")
     representation = _read_representation(args.representation)
-    print(f"training on {len(documents)} records ({args.cv}-fold CV)...", file=sys.stderr)
+    also = f" + {len(selected)} selected" if selected else ""
+    print(f"training on {len(documents)} records{also} ({args.cv}-fold CV)...", file=sys.stderr)
     try:
         tagger, facts = train_tagger(documents, taxonomy, folds=args.cv, seed=args.seed,
                                      silver=silver, silver_weight=args.silver_weight,
                                      learning_curve_sizes=args.learning_curve,
                                      unlabelled=unlabelled, representation=representation,
+                                     selected=selected, selected_weight=args.selected_weight,
                                      params={"features__representation_weight":
                                              args.representation_weight})
     except ValueError as error:

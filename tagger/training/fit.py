@@ -177,6 +177,8 @@ def train_tagger(
     learning_curve_sizes: Sequence[int] = (),
     unlabelled: Sequence[Document] = (),
     representation: object | None = None,
+    selected: Sequence[Document] = (),
+    selected_weight: float = 1.0,
 ) -> tuple[Tagger, dict]:
     """Train on labelled documents; returns the tagger and the training facts for its manifest.
 
@@ -186,11 +188,21 @@ def train_tagger(
     reported metrics stay gold-only. ``unlabelled`` documents only shape the features (the LSA
     block). ``representation`` is a prefit learnt representation (see
     :mod:`tagger.representations`) added as a feature block.
+
+    ``selected`` documents are gold labels of a *selected* sample (papers picked near the
+    model's decision boundary, by keyword, or by the review queue): they join every training
+    fold and the final fit at ``selected_weight`` and are never scored, and only those whose
+    ``selection`` is ``random`` tune thresholds and calibration (see ``tuning_weight`` in
+    :meth:`~tagger.classifier.CalibratedMultiLabelLogistic.fit_indicator`): their theme rates
+    are not the stream's.
     """
     check_tags(documents, taxonomy)
     check_tags(silver, taxonomy)
+    check_tags(selected, taxonomy)
     if not 0 < silver_weight <= 1:
         raise ValueError(f"silver weight must be in (0, 1], not {silver_weight}")
+    if not 0 < selected_weight <= 1:
+        raise ValueError(f"selected weight must be in (0, 1], not {selected_weight}")
     started = time.perf_counter()
     ids = taxonomy.ids
     X = fields_of(documents)
@@ -199,10 +211,13 @@ def train_tagger(
     if representation is not None:
         model.set_params(features__representation=representation)
     pool = UnlabelledPapers(fields_of(unlabelled)) if unlabelled else None
-    extra = None
-    if silver:
-        extra = ExtraData(fields_of(silver), label_matrix([d.tags or () for d in silver], ids),
-                          np.full(len(silver), float(silver_weight)))
+    extra = joined([
+        ExtraData(fields_of(silver), label_matrix([d.tags or () for d in silver], ids),
+                  np.full(len(silver), float(silver_weight))),
+        ExtraData(fields_of(selected), label_matrix([d.tags or () for d in selected], ids),
+                  np.full(len(selected), float(selected_weight)),
+                  np.array([1.0 if d.selection == "random" else 0.0 for d in selected])),
+    ])
     facts: dict = {
         "design": {"name": DESIGN_NAME, "params": _plain(model.get_params())},
         "training": {"seed": seed, "cv_folds": folds, "n_documents": len(documents),
@@ -212,6 +227,12 @@ def train_tagger(
         facts["training"]["unlabelled_documents"] = len(unlabelled)
     if silver:
         facts["training"]["silver"] = {"n_documents": len(silver), "weight": silver_weight}
+    if selected:
+        facts["training"]["selected"] = {
+            "n_documents": len(selected), "weight": selected_weight,
+            "tuning_documents": sum(d.selection == "random" for d in selected),
+            "positives": dict(zip(ids, map(int, label_matrix(
+                [d.tags or () for d in selected], ids).sum(axis=0)), strict=True))}
     if folds >= 2:
         cv = cross_validate(model, X, Y, ids, folds=folds, seed=seed, n_jobs=n_jobs,
                             extra=extra, unlabelled=pool)
@@ -223,12 +244,14 @@ def train_tagger(
                                    unlabelled=pool, n_jobs=n_jobs)
             facts["learning_curve"] = curve + [{"n_train": len(Y) - len(Y) // folds,
                                                 "micro_f1": cv.report["micro_f1"]}]
-    all_X, all_Y, weights = X, Y, None
+    all_X, all_Y, weights, tuning = X, Y, None, None
     if extra is not None:
         all_X = np.vstack([X, extra.X])
         all_Y = np.vstack([Y, extra.Y])
         weights = np.concatenate([np.ones(len(Y)), extra.weights])
-    estimator = clone(model).fit(all_X, all_Y, sample_weight=weights, unlabelled=pool)
+        tuning = np.concatenate([np.ones(len(Y)), extra.tuning_weights()])
+    estimator = clone(model).fit(all_X, all_Y, sample_weight=weights, unlabelled=pool,
+                                 tuning_weight=tuning)
     facts["training"]["seconds"] = round(time.perf_counter() - started, 1)
     return Tagger(taxonomy, estimator), facts
 

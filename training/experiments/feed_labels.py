@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +71,8 @@ class Design:
     # AltThemeModel settings (training/experiments/alt_models.py) instead of the shipped
     # classifier, on the same features; None: the shipped estimator
     alt: dict | None = None
+    # the random (stream-like) feed rows' weight relative to the selected ones
+    random_weight: float = 1.0
 
 
 V5 = {"features__representation_weight": 1.0}
@@ -101,6 +104,19 @@ DESIGNS: dict[str, Design] = {
                              V5 | {"classifier__beta": 1.0}, 1.0, tuning="stream"),
     "v5-feed1-ssm": Design("v5-feed1 with classical state-space phrases in the taxonomy",
                            V5, 1.0, extra_phrases={"state-space-models": SSM_PHRASES}),
+    "v5-feed1-b0.6": Design("v5-feed1, thresholds maximise F0.6 (F0.8 shipped): precision "
+                            "for the no-theme stream", V5 | {"classifier__beta": 0.6}, 1.0),
+    "v5-feed1-C4": Design("v5-feed1, per-theme regressions with C=4 (8 shipped)",
+                          V5 | {"classifier__C": 4.0}, 1.0),
+    "v5-feed1-C16": Design("v5-feed1, per-theme regressions with C=16 (8 shipped)",
+                           V5 | {"classifier__C": 16.0}, 1.0),
+    "v5-feed1-prior20": Design("v5-feed1, thresholds shrunk with the weight of 20 positives "
+                               "(10 shipped)", V5 | {"classifier__prior_strength": 20.0}, 1.0),
+    "v5-feed1-rand3": Design("v5-feed1, the random feed rows (the stream's own mix, 22% "
+                             "without a theme) at weight 3", V5, 1.0, random_weight=3.0),
+    "v5-feed1-ssm-rand3": Design("v5-feed1-ssm with the random feed rows at weight 3", V5, 1.0,
+                                 extra_phrases={"state-space-models": SSM_PHRASES},
+                                 random_weight=3.0),
     "v5-feed1-st-svm": Design("v5-feed1-st features, a linear SVM per theme (squared hinge, "
                               "class-balanced) instead of the logistic regression", V5, 1.0,
                               tuning="stream", alt={"learner": "svm", "C": 8.0}),
@@ -149,6 +165,8 @@ def feed_weights(design: Design, feed: Sequence[Document], random_ids: set[str],
                  ids: Sequence[str]) -> np.ndarray:
     """Sample weights of the feed rows under the design's weighting."""
     weights = np.full(len(feed), design.feed_weight)
+    if design.random_weight != 1.0:
+        weights *= np.array([design.random_weight if d.id in random_ids else 1.0 for d in feed])
     if design.weighting == "flat" or not len(feed):
         return weights
     Y = label_matrix([d.tags for d in feed], ids).astype(bool)
@@ -279,6 +297,113 @@ def run(name: str, design: Design, sets: LabelSets, protocols: Sequence[str],
     return result
 
 
+# A state-space-models positive is "deep" when its text names a deep SSM layer; the rest are
+# the classical reading (Kalman / particle filtering, HMMs, latent state dynamics, control).
+DEEP_SSM = re.compile(r"mamba|\bs4\b|\bs5\b|hippo|selective (state|scan)|structured state|"
+                      r"\bssms?\b|linear recurren|rwkv|state[- ]space (layer|block|backbone)",
+                      re.IGNORECASE)
+
+
+def ssm_recall(sets: LabelSets, scores_dir: Path, names: Sequence[str]) -> list[str]:
+    """Per saved score file, state-space-models recall on its deep and classical positives."""
+    text = {d.id: f"{d.title} {d.abstract}" for d in [*sets.seed, *sets.arxiv, *sets.feed]}
+    k = list(load_taxonomy().ids).index("state-space-models")
+    lines = []
+    for name in names:
+        for path in sorted(scores_dir.glob(f"{name}-*.npz")):
+            z = np.load(path)
+            hit = z["S"][:, k] >= 0.5
+            pos = z["Y"][:, k] == 1
+            deep = np.array([bool(DEEP_SSM.search(text[i])) for i in z["ids"]])
+            parts = []
+            for label, mask in (("deep", pos & deep), ("classical", pos & ~deep)):
+                n = int(mask.sum())
+                parts.append(f"{label} {hit[mask].mean():.2f} of {n}" if n else f"{label} -")
+            lines.append(f"{path.stem}: SSM recall " + ", ".join(parts))
+    return lines
+
+
+def learning_curve(name: str, design: Design, sets: LabelSets, fractions: Sequence[float],
+                   seed: int = 0) -> list[dict]:
+    """Feed protocol with each training fold's feed papers cut to a fraction (seed + arXiv
+    always train): per core theme the training positives and the F1 on the held-out feed
+    papers, with the threshold ceiling (what the ranking allows)."""
+    taxonomy = load_taxonomy()
+    ids = list(taxonomy.ids)
+    model = build(design, taxonomy, seed)
+    pool = UnlabelledPapers(fields_of(sets.unlabelled))
+    feed = sets.feed
+    X, Y = fields_of(feed), label_matrix([d.tags for d in feed], ids)
+    w = feed_weights(design, feed, sets.random_ids, ids)
+    t = tuning_weights(design, feed, sets.random_ids, w)
+    gold = [*sets.seed, *sets.arxiv]
+    extra = _extra(gold, np.ones(len(gold)), ids)
+    gold_pos = label_matrix([d.tags for d in gold], ids).sum(0)
+    rows = []
+    rng = np.random.default_rng(seed)
+    for fraction in fractions:
+        splits, positives = [], []
+        for train, test in KFold(5, shuffle=True, random_state=seed).split(feed):
+            kept = np.sort(rng.permutation(train)[: int(round(len(train) * fraction))])
+            splits.append((kept, test))
+            positives.append(gold_pos + Y[kept].sum(0) * design.feed_weight)
+        S = out_of_fold_scores(model, X, Y, splits, weights=w, extra=extra, unlabelled=pool,
+                               tuning_weights=t)
+        entry = summary(Y, S, ids)
+        pos = np.mean(positives, axis=0)
+        rows.append({"design": name, "fraction": fraction, "micro_f1": entry["micro_f1"],
+                     "core_macro_f1": entry["core_macro_f1"],
+                     "themes": {th: {"train_positives": round(float(pos[ids.index(th)])),
+                                     "f1": entry["per_theme_f1"][th],
+                                     "ceiling": round(best_threshold_f1(
+                                         Y[:, ids.index(th)], S[:, ids.index(th)])[0], 4)}
+                                for th in CORE_THEMES}})
+        r = rows[-1]
+        print(f"{name} feed fraction {fraction}: micro {r['micro_f1']:.3f} core "
+              f"{r['core_macro_f1']:.3f} " + " ".join(
+                  f"{th[:8]} {v['train_positives']}:{v['f1']:.2f}/{v['ceiling']:.2f}"
+                  for th, v in r["themes"].items()), file=sys.stderr, flush=True)
+    return rows
+
+
+def table(results_dir: Path, names: Sequence[str] = ()) -> str:
+    """The markdown table of EXPERIMENTS.md from the ``--out`` JSON files: the arXiv protocol
+    averaged over every seed run, the time split and the feed protocol (with its random part)
+    from seed 0."""
+    runs: dict[str, list[dict]] = {}
+    for path in sorted(results_dir.glob("*-s*.json")):
+        result = json.loads(path.read_text())
+        if names and result["design"] not in names:
+            continue
+        runs.setdefault(result["design"], []).append(result)
+    lines = ["| design | arXiv micro-F1 | arXiv core-five | arXiv no-theme FPR | seeds | "
+             "time micro-F1 | time core-five | time random-part FPR | feed micro-F1 | "
+             "feed core-five | feed random-part FPR |", "|---|" + "---:|" * 10]
+
+    def cell(values: list[float], fmt: str) -> str:
+        return format(float(np.mean(values)), fmt) if values else "–"
+
+    for name in names or sorted(runs):
+        results = runs.get(name, [])
+        arxiv = [r["arxiv"]["all"] for r in results if "arxiv" in r]
+        first = next((r for r in results if r["seed"] == 0), {})
+        time_all, time_rand = (first["time"]["all"], first["time"]["random"]) \
+            if "time" in first else (None, None)
+        feed_all, feed_rand = (first["feed"]["all"], first["feed"]["random"]) \
+            if "feed" in first else (None, None)
+        lines.append(" | ".join([
+            f"| {name}", cell([a["micro_f1"] for a in arxiv], ".3f"),
+            cell([a["core_macro_f1"] for a in arxiv], ".3f"),
+            cell([a["no_theme_fpr"] for a in arxiv], ".1%"), str(len(arxiv)),
+            cell([time_all["micro_f1"]] if time_all else [], ".3f"),
+            cell([time_all["core_macro_f1"]] if time_all else [], ".3f"),
+            cell([time_rand["no_theme_fpr"]] if time_rand else [], ".1%"),
+            cell([feed_all["micro_f1"]] if feed_all else [], ".3f"),
+            cell([feed_all["core_macro_f1"]] if feed_all else [], ".3f"),
+            cell([feed_rand["no_theme_fpr"]] if feed_rand else [], ".1%")]) + " |")
+    return "\n".join(lines)
+
+
 def row(entry: dict) -> str:
     a = entry["all"]
     text = (f"micro {a['micro_f1']:.3f} macro {a['macro_f1']:.3f} core {a['core_macro_f1']:.3f} "
@@ -301,6 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, metavar="DIR", help="write one JSON per design/seed")
     parser.add_argument("--scores", type=Path, metavar="DIR", help="keep out-of-fold scores")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--learning-curve", type=float, nargs="+", metavar="FRACTION",
+                        help="feed protocol with the feed training papers cut to these "
+                        "fractions: per core theme positives vs F1 (written to --out)")
+    parser.add_argument("--table", type=Path, metavar="DIR",
+                        help="print the markdown table of the --out JSON files in DIR (the "
+                        "--design names, in order; default all) and exit")
+    parser.add_argument("--ssm-recall", action="store_true",
+                        help="with --scores: state-space-models recall on deep and classical "
+                        "positives of the designs' saved scores, then exit")
     args = parser.parse_args(argv)
     if args.list:
         for name, design in DESIGNS.items():
@@ -309,7 +443,21 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.design if n not in DESIGNS]
     if unknown:
         parser.error(f"unknown design(s): {', '.join(unknown)} (see --list)")
+    if args.table:
+        print(table(args.table, args.design))
+        return 0
     sets = load_label_sets(args.shared)
+    if args.ssm_recall:
+        print("\n".join(ssm_recall(sets, args.scores, args.design)))
+        return 0
+    if args.learning_curve:
+        for name in args.design:
+            rows = learning_curve(name, DESIGNS[name], sets, args.learning_curve,
+                                  (args.seed or [0])[0])
+            if args.out:
+                args.out.mkdir(parents=True, exist_ok=True)
+                (args.out / f"{name}-curve.json").write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     protocols = args.protocol or ["arxiv", "feed", "time"]
     for name in args.design:
         for seed in args.seed or [0]:
