@@ -311,6 +311,8 @@ def ssm_recall(sets: LabelSets, scores_dir: Path, names: Sequence[str]) -> list[
     lines = []
     for name in names:
         for path in sorted(scores_dir.glob(f"{name}-*.npz")):
+            if not re.fullmatch(r"-(arxiv|feed|time)-s\d+\.npz", path.name[len(name):]):
+                continue
             z = np.load(path)
             hit = z["S"][:, k] >= 0.5
             pos = z["Y"][:, k] == 1
@@ -404,6 +406,33 @@ def table(results_dir: Path, names: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
+def ensemble(scores_dir: Path, names: Sequence[str], sets: LabelSets) -> list[str]:
+    """Average the designs' saved out-of-fold scores on the logit scale (every protocol and
+    seed all of them have) and summarise like a design: an ensemble of calibrated models is
+    still tagged at 0.5."""
+    from tagger.calibration import logit, sigmoid
+
+    ids = list(load_taxonomy().ids)
+    lines = []
+    first = sorted(scores_dir.glob(f"{names[0]}-*-s*.npz"))
+    for path in first:
+        suffix = path.name[len(names[0]):]
+        if not re.fullmatch(r"-(arxiv|feed|time)-s\d+\.npz", suffix):
+            continue  # another design whose name starts with this one's
+        paths = [scores_dir / f"{name}{suffix}" for name in names]
+        if not all(p.exists() for p in paths):
+            continue
+        parts = [np.load(p) for p in paths]
+        S = sigmoid(np.mean([logit(z["S"]) for z in parts], axis=0))
+        Y, pid = parts[0]["Y"], parts[0]["ids"]
+        entry = {"all": summary(Y, S, ids), "seconds": 0}
+        if "-arxiv-" not in suffix:
+            rand = np.array([i in sets.random_ids for i in pid])
+            entry["random"] = summary(Y[rand], S[rand], ids)
+        lines.append(f"{'+'.join(names)}{suffix[:-4]}: {row(entry)}")
+    return lines
+
+
 def row(entry: dict) -> str:
     a = entry["all"]
     text = (f"micro {a['micro_f1']:.3f} macro {a['macro_f1']:.3f} core {a['core_macro_f1']:.3f} "
@@ -432,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, metavar="DIR",
                         help="print the markdown table of the --out JSON files in DIR (the "
                         "--design names, in order; default all) and exit")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="with --scores: average the --design scores on the logit scale "
+                        "per protocol and seed, print their figures and exit")
     parser.add_argument("--ssm-recall", action="store_true",
                         help="with --scores: state-space-models recall on deep and classical "
                         "positives of the designs' saved scores, then exit")
@@ -447,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table(args.table, args.design))
         return 0
     sets = load_label_sets(args.shared)
+    if args.ensemble:
+        print("\n".join(ensemble(args.scores, args.design, sets)))
+        return 0
     if args.ssm_recall:
         print("\n".join(ssm_recall(sets, args.scores, args.design)))
         return 0
