@@ -93,6 +93,36 @@ def test_protocol_trains_only_on_older_papers(tmp_path, monkeypatch):
     assert result["pooled"]["micro_f1"] > 0.5  # the generated themes are learnable
 
 
+def test_past_documents_join_every_training_window_and_are_never_scored(tmp_path,
+                                                                        monkeypatch):
+    """``past``: undated gold sets known to predate the feed train every window (with the
+    undated ``past_unlabelled`` papers in the LSA pool) and are never scored."""
+    path = write_jsonl(tmp_path / "dated.jsonl", dated_corpus())
+    documents = list(read_documents(path, labelled=True))
+    past = [Document(id=f"gold{i}", abstract=r["abstract"], title=r["title"],
+                     tags=tuple(r["tags"])) for i, r in enumerate(make_labelled_corpus(n=30))]
+    old_pool = [Document(id="u-old", abstract="an undated abstract from before the feed")]
+    seen: list[tuple[set[str], set[str]]] = []
+    from tagger.training import fit
+
+    real = fit.train_tagger
+
+    def spy(train_docs, taxonomy, **kwargs):
+        seen.append(({d.id for d in train_docs}, {d.id for d in kwargs["unlabelled"]}))
+        return real(train_docs, taxonomy, **kwargs)
+
+    monkeypatch.setattr(fit, "train_tagger", spy)
+    result = run_time_split(documents, load_taxonomy(), splits=2, past=past,
+                            past_unlabelled=old_pool)
+    assert result["past_documents"] == 30
+    gold_ids = {d.id for d in past}
+    for (train_ids, pool_ids), row in zip(seen, result["splits"], strict=True):
+        assert gold_ids <= train_ids and "u-old" in pool_ids
+        assert row["train_documents"] == 30 + sum(
+            1 for d in documents if d.month and d.month < row["test_periods"][0])
+    assert result["pooled"]["n_documents"] == sum(r["test_documents"] for r in result["splits"])
+
+
 def test_protocol_refuses_undated_labels(tmp_path):
     records = make_labelled_corpus(n=30)
     path = write_jsonl(tmp_path / "undated.jsonl", records)

@@ -10,9 +10,17 @@ trains on a paper newer than, or from the same period as, a paper it scores (tes
 ``evaluate_by_period`` is the other half: one model's F1 per theme per period of labelled
 documents (``tagger evaluate --by month``).
 
-On today's data (``../shared/corpus/labels``) no labelled record carries a month, so the
-protocol has nothing to split and says so; ``--dates FILE`` attaches months to records by id
-when they become known. See "Time-split protocol" in ``training/EXPERIMENTS.md``.
+On today's data the feed labels (``feed_train.jsonl``, 2024-01..2026-04) carry months; the
+seed and arXiv gold sets do not, but were labelled before the feed began, so ``--past`` adds
+them to every training window. Train on everything before 2026-01, score 2026-01..04::
+
+    python -m tagger.training.time_split --data ../shared/corpus/labels/feed_train.jsonl \
+        --past ../shared/corpus/labels/seed.jsonl --past ../shared/corpus/labels/arxiv_train.jsonl \
+        --past-unlabelled ../shared/corpus/unlabelled.jsonl \
+        --representation tagger/data/category_representation.npz --splits 1 --test-periods 4
+
+``--dates FILE`` attaches months to records by id. See "Time-split protocol" in
+``training/EXPERIMENTS.md``.
 
     python -m tagger.training.time_split --data labelled.jsonl [--dates dates.jsonl] \\
         [--unlabelled feed.jsonl.gz] [--by month] [--splits 3] [--test-periods 1] [--json]
@@ -83,13 +91,14 @@ def time_splits(periods: Sequence[str], splits: int = 1, test_periods: int = 1,
 
 def _evaluate_split(documents: Sequence[Document], split: TimeSplit, taxonomy,
                     unlabelled: Sequence[Document], by: str, seed: int,
-                    train_options: dict) -> tuple[np.ndarray, dict]:
+                    train_options: dict, past: Sequence[Document] = (),
+                    past_unlabelled: Sequence[Document] = ()) -> tuple[np.ndarray, dict]:
     from tagger.training.fit import train_tagger
 
     first = split.test_periods[0]
-    train_docs = [documents[i] for i in split.train]
+    train_docs = [*past, *(documents[i] for i in split.train)]
     pool = [d for d in unlabelled if document_period(d, by) not in (UNDATED,)
-            and document_period(d, by) < first]
+            and document_period(d, by) < first] + list(past_unlabelled)
     tagger, _facts = train_tagger(train_docs, taxonomy, folds=0, seed=seed, unlabelled=pool,
                                   n_jobs=1, **train_options)
     scores = tagger.score([documents[i] for i in split.test])
@@ -101,13 +110,17 @@ def _evaluate_split(documents: Sequence[Document], split: TimeSplit, taxonomy,
 def run_time_split(documents: Sequence[Document], taxonomy, by: str = "month",
                    splits: int = 1, test_periods: int = 1,
                    unlabelled: Sequence[Document] = (), seed: int = 0,
-                   min_train: int = 20, train_options: dict | None = None) -> dict:
+                   min_train: int = 20, train_options: dict | None = None,
+                   past: Sequence[Document] = (),
+                   past_unlabelled: Sequence[Document] = ()) -> dict:
     """Train and score every split; per-split and pooled metrics (each scored document is
     scored once, by the model of its window). ``train_options`` go to
     :func:`tagger.training.fit.train_tagger` (``params``, ``representation``, ``silver``...),
     so any design can be compared on this protocol; it is the caller's job that what they
     bring (a representation learnt from the feed, silver labels) is no newer than the
-    scored periods either."""
+    scored periods either. ``past`` (labelled) and ``past_unlabelled`` documents carry no
+    month but are known to predate every scored period (gold sets labelled before the feed
+    began): they join every training window."""
     periods = [document_period(d, by) for d in documents]
     undated = periods.count(UNDATED)
     if undated == len(documents):
@@ -122,7 +135,7 @@ def run_time_split(documents: Sequence[Document], taxonomy, by: str = "month",
     rows, pooled_rows, pooled_scores = [], [], []
     for split in plan:
         scores, facts = _evaluate_split(documents, split, taxonomy, unlabelled, by, seed,
-                                        train_options or {})
+                                        train_options or {}, past, past_unlabelled)
         report = multilabel_report(Y[split.test], scores >= 0.5, ids)
         rows.append({**facts, "micro_f1": report["micro_f1"], "macro_f1": report["macro_f1"],
                      "no_theme_fpr": report["no_theme_false_positive_rate"],
@@ -131,7 +144,7 @@ def run_time_split(documents: Sequence[Document], taxonomy, by: str = "month",
         pooled_scores.append(scores)
     pooled = multilabel_report(Y[pooled_rows], np.vstack(pooled_scores) >= 0.5, ids)
     return {"by": by, "documents": len(documents), "undated_documents": undated,
-            "splits": rows, "pooled": pooled}
+            "past_documents": len(past), "splits": rows, "pooled": pooled}
 
 
 def evaluate_by_period(tagger, documents: Sequence[Document], by: str = "month") -> dict:
@@ -196,7 +209,9 @@ def format_time_split(result: dict, core: Sequence[str] = ()) -> str:
     lines.append(f"pooled over {pooled['n_documents']} scored documents: micro-F1 "
                  f"{pooled['micro_f1']:.3f}, macro-F1 {pooled['macro_f1']:.3f}, no-theme FPR "
                  f"{pooled['no_theme_false_positive_rate']:.1%}; "
-                 f"{result['undated_documents']} undated documents not used")
+                 f"{result['undated_documents']} undated documents not used, "
+                 f"{result.get('past_documents', 0)} older undated ones (--past) in every "
+                 "training window")
     return "\n".join(lines)
 
 
@@ -259,6 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unlabelled", action="append", default=[], metavar="FILE",
                         help="dated unlabelled papers for the LSA block (only months before "
                         "each test window are used); repeatable")
+    parser.add_argument("--past", action="append", default=[], metavar="FILE",
+                        help="labelled files without months that predate every scored period "
+                        "(e.g. gold sets labelled before the feed): they join every training "
+                        "window; repeatable")
+    parser.add_argument("--past-unlabelled", action="append", default=[], metavar="FILE",
+                        help="undated unlabelled papers older than every scored period, for "
+                        "the LSA block; repeatable")
+    parser.add_argument("--representation", type=Path, metavar="FILE",
+                        help="a feed representation (.npz) as the extra feature block, as "
+                        "`tagger train --representation` (the shipped model uses "
+                        "tagger/data/category_representation.npz)")
     parser.add_argument("--taxonomy", type=Path, help="taxonomy TOML (default: packaged)")
     parser.add_argument("--by", choices=("month", "quarter"), default="month")
     parser.add_argument("--splits", type=int, default=1,
@@ -286,9 +312,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.dates:
             documents = attach_months(documents, args.dates)
         unlabelled = _read(args.unlabelled, labelled=False)
+        options = {}
+        if args.representation:
+            from tagger.representations import FeedRepresentation
+
+            options["representation"] = FeedRepresentation.load(args.representation)
         result = run_time_split(documents, taxonomy, by=args.by, splits=args.splits,
                                 test_periods=args.test_periods, unlabelled=unlabelled,
-                                seed=args.seed, min_train=args.min_train)
+                                seed=args.seed, min_train=args.min_train,
+                                train_options=options,
+                                past=_read(args.past, labelled=True),
+                                past_unlabelled=_read(args.past_unlabelled, labelled=False))
     except (CorpusError, TaxonomyError, ValueError, OSError) as error:  # JSON errors too
         print(f"time_split: error: {error}", file=sys.stderr)
         return 1
