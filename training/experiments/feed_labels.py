@@ -49,7 +49,11 @@ DEFAULT_SHARED = ROOT.parent / "shared"
 CATEGORIES = ROOT / "tagger" / "data" / "category_representation.npz"
 CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
                "time-series")
-TIME_SPLIT_START = "2026-01"  # the feed labels of this month on are the time split's test set
+# the feed labels of this month on are the time split's test set
+TIME_SPLIT_START = "2026-01"
+# The taxonomy every design starts from: the packaged one of v5, frozen here so that rows stay
+# reproducible after the packaged taxonomy changes (v6 adds SSM_PHRASES to it).
+TAXONOMY = Path(__file__).resolve().parent / "taxonomy-v5.toml"
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,7 @@ def _extra(docs: Sequence[Document], weights: np.ndarray, ids: Sequence[str],
 
 def run(name: str, design: Design, sets: LabelSets, protocols: Sequence[str],
         seed: int = 0, scores_dir: Path | None = None) -> dict:
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(TAXONOMY)
     ids = list(taxonomy.ids)
     model = build(design, taxonomy, seed)
     pool = UnlabelledPapers(fields_of(sets.unlabelled))
@@ -307,7 +311,7 @@ DEEP_SSM = re.compile(r"mamba|\bs4\b|\bs5\b|hippo|selective (state|scan)|structu
 def ssm_recall(sets: LabelSets, scores_dir: Path, names: Sequence[str]) -> list[str]:
     """Per saved score file, state-space-models recall on its deep and classical positives."""
     text = {d.id: f"{d.title} {d.abstract}" for d in [*sets.seed, *sets.arxiv, *sets.feed]}
-    k = list(load_taxonomy().ids).index("state-space-models")
+    k = list(load_taxonomy(TAXONOMY).ids).index("state-space-models")
     lines = []
     for name in names:
         for path in sorted(scores_dir.glob(f"{name}-*.npz")):
@@ -330,7 +334,7 @@ def learning_curve(name: str, design: Design, sets: LabelSets, fractions: Sequen
     """Feed protocol with each training fold's feed papers cut to a fraction (seed + arXiv
     always train): per core theme the training positives and the F1 on the held-out feed
     papers, with the threshold ceiling (what the ranking allows)."""
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(TAXONOMY)
     ids = list(taxonomy.ids)
     model = build(design, taxonomy, seed)
     pool = UnlabelledPapers(fields_of(sets.unlabelled))
@@ -412,7 +416,7 @@ def ensemble(scores_dir: Path, names: Sequence[str], sets: LabelSets) -> list[st
     still tagged at 0.5."""
     from tagger.calibration import logit, sigmoid
 
-    ids = list(load_taxonomy().ids)
+    ids = list(load_taxonomy(TAXONOMY).ids)
     lines = []
     first = sorted(scores_dir.glob(f"{names[0]}-*-s*.npz"))
     for path in first:
