@@ -34,9 +34,9 @@ lint: setup
 # python -m training.experiments.stream --build categories25 --to tagger/data/...).
 model: setup
 	$(BIN)/tagger train --data $(LABELS)/seed.jsonl --data $(LABELS)/arxiv_train.jsonl \
-		--unlabelled $(SHARED)/corpus/unlabelled.jsonl \
+		--data $(LABELS)/feed_train.jsonl --unlabelled $(SHARED)/corpus/unlabelled.jsonl \
 		--representation tagger/data/category_representation.npz \
-		--out tagger/models/default --name default --seed 0 --cv 5 --learning-curve 100 250 500
+		--out tagger/models/default --name default --seed 0 --cv 5 --learning-curve 250 1000 2000
 
 # The HTTP API under gunicorn with the shipped model (Ctrl-C stops it; kill -HUP reloads).
 serve: setup

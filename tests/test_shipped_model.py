@@ -20,7 +20,7 @@ def test_shipped_model_verifies_and_is_small():
     assert manifest["name"] == "default"
     assert [theme["id"] for theme in manifest["taxonomy"]["themes"]] == GUIDELINE_IDS
     assert sorted(entry["file"] for entry in manifest["training_data"]) == [
-        "arxiv_train.jsonl", "seed.jsonl", "unlabelled.jsonl"]
+        "arxiv_train.jsonl", "feed_train.jsonl", "seed.jsonl", "unlabelled.jsonl"]
     assert [e["file"] for e in manifest["training_data"] if e.get("unlabelled")] == [
         "unlabelled.jsonl"]
     assert manifest["cv_metrics"]["micro_f1"] > 0.5
