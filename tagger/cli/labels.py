@@ -58,7 +58,8 @@ def reviewed_records(store: LabelStore, taxonomy: Taxonomy,
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("labels", help="export reviewed labels from the label store")
+    parser = subparsers.add_parser(
+        "labels", help="export reviewed labels; list papers whose reviewers disagree")
     commands = parser.add_subparsers(dest="labels_command", metavar="ACTION")
     export = commands.add_parser("export", help="current labels as JSON Lines training data")
     export.add_argument("-o", "--output", default="-", metavar="FILE",
