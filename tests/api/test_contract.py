@@ -72,6 +72,8 @@ def test_schemathesis_finds_no_failure_in_any_operation(contract_server, contrac
     # every pattern was used to generate data, none dropped as unreadable
     assert "Unsupported regex" not in output and "Schema Error" not in output, output[-3000:]
     assert contract_server.process.poll() is None, contract_server.log_text()[-3000:]
+    log = contract_server.log_text()
+    assert '"exc"' not in log and "Traceback" not in log, log[-3000:]  # no hidden error
 
 
 def test_every_exported_line_matches_the_label_record_schema(contract_server, contract_run):
