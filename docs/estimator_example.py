@@ -1,5 +1,5 @@
-"""ThemeClassifier from plain scikit-learn code (the README's example; tests/test_estimator.py
-runs this file and checks the README shows it, so the two cannot drift). Needs
+"""ThemeClassifier from plain scikit-learn code (docs/python.md's example; tests/test_estimator.py
+runs this file and checks docs/python.md shows it, so the two cannot drift). Needs
 ``labelled.jsonl`` in the working directory: JSON Lines with ``title``, ``abstract`` and
 ``tags`` (theme ids of tagger/data/taxonomy.toml)."""
 

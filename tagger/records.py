@@ -25,6 +25,20 @@ ABSTRACT_ENV = "TAGGER_MAX_ABSTRACT_CHARS"
 _HUGE = 1 << 62
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# The same rules as regular expressions, for the OpenAPI document (``pattern``), so a client
+# generated from it refuses what the checks below refuse. Written with escapes only (valid
+# in Python, ECMA-262 and Rust's regex alike) and without nested repetition, so matching
+# stays linear. Lone surrogates are left out: they are not Unicode scalar values, so no
+# UTF-8 client can send one and Rust-based validators cannot even name them in a class (the
+# descriptions say they are refused). WHITESPACE is exactly what ``str.strip()`` removes.
+_NOT_TEXT = r"\x00"
+WHITESPACE = (r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+              r"\u3000")
+TEXT_PATTERN = rf"^[^{_NOT_TEXT}]*$"
+"""Text without NUL characters (with no lone surrogate either, :func:`text_problem` is None)."""
+NON_BLANK_TEXT_PATTERN = rf"^[{WHITESPACE}]*[^{_NOT_TEXT}{WHITESPACE}][^{_NOT_TEXT}]*$"
+"""Such text with at least one character that is not whitespace (an abstract)."""
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 

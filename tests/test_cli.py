@@ -4,14 +4,17 @@ and the ``tagged N, skipped M`` summary, and train -> tag -> evaluate end to end
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from tagger.artifact import read_manifest
+from tagger.cli import build_parser
 from tagger.cli import main as tagger_main
 from tagger.text import lemmas
 from tests.conftest import REPO
@@ -318,3 +321,18 @@ def test_train_with_a_feed_representation_stores_it_with_the_model(labelled_corp
                         "--cv", "0", "--representation", str(tmp_path / "cut.npz")]) == 1
     assert f"{tmp_path / 'cut.npz'}: not a usable representation" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_help_lists_every_subcommand_on_one_line_with_its_purpose():
+    (commands,) = [a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction)]
+    result = subprocess.run([sys.executable, "-m", "tagger", "--help"], capture_output=True,
+                            text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name in commands.choices:
+        matching = [line for line in lines if re.match(rf"^ {{4}}{re.escape(name)} +\S", line)]
+        assert len(matching) == 1, (name, result.stdout)
+        purpose = matching[0].split(name, 1)[1].strip()
+        assert len(purpose.split()) >= 3, matching[0]  # a phrase, not a stub
+    assert max(map(len, lines)) <= 100

@@ -1,7 +1,7 @@
 """ThemeClassifier as a scikit-learn user meets it, on small generated data: model selection
 tools, clone/pickle, feature names, predict == the CLI's tags, field handling (line breaks,
 missing and long titles), calibration against the tuned thresholds, explanations, the fast
-TF-IDF path, and the README example (docs/estimator_example.py, run as is)."""
+TF-IDF path, and the docs/python.md example (docs/estimator_example.py, run as is)."""
 
 from __future__ import annotations
 
@@ -514,9 +514,9 @@ def test_tuning_weight_zero_rows_train_the_weights_but_not_the_thresholds(data):
         CalibratedMultiLabelLogistic().fit_indicator(F, Y, tuning_weight=tuning[:-1])
 
 
-# --- the README example -----------------------------------------------------------------------
+# --- the docs/python.md example -------------------------------------------------------------
 
-def test_readme_example_runs(tmp_path, monkeypatch, capsys):
+def test_the_python_page_example_runs(tmp_path, monkeypatch, capsys):
     write_jsonl(tmp_path / "labelled.jsonl", make_labelled_corpus(n=120, seed=5))
     monkeypatch.chdir(tmp_path)
     namespace = runpy.run_path(str(EXAMPLE), run_name="__main__")
@@ -530,10 +530,10 @@ def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     assert len(code) <= 5, code
 
 
-def test_readme_shows_the_example_verbatim():
+def test_the_python_page_shows_the_example_verbatim():
     body = EXAMPLE.read_text(encoding="utf-8").split('"""', 2)[2].strip()
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert f"```python\n{body}\n```" in readme
+    page = (REPO / "docs" / "python.md").read_text(encoding="utf-8")
+    assert f"```python\n{body}\n```" in page
 
 
 def test_read_labelled_gives_x_and_y_in_taxonomy_order(tmp_path):

@@ -36,6 +36,12 @@ def state_of(app: Flask) -> AppState:
     return app.extensions[EXTENSION]
 
 
+def find_state(app: object) -> AppState | None:
+    """The state of a tagger app; None for any other WSGI app (the benchmarks' bare one)."""
+    state = getattr(app, "extensions", {}).get(EXTENSION)
+    return state if isinstance(state, AppState) else None
+
+
 def settings_of(app: Flask) -> ApiConfig:
     return state_of(app).settings
 

@@ -77,10 +77,11 @@ def when_ready(server):
 
 
 def _reload_in_master(server):
+    from tagger.api.context import find_state
     from tagger.api.state import ReloadRejected, bump_generation
 
     app = _flask_app(server.app.callable)  # the preloaded app
-    if app is not None and "tagger" not in getattr(app, "extensions", {}):
+    if app is not None and find_state(app) is None:
         server.log.info("SIGHUP: no model in this app, nothing to reload")
         return
     if app is None:  # not preloaded: the workers load and verify by themselves
@@ -91,9 +92,7 @@ def _reload_in_master(server):
         generation = bump_generation(Path(os.environ["TAGGER_RELOAD_FILE"]), target)
         server.log.info("SIGHUP: workers reloading %s (generation %d)", target, generation)
         return
-    from tagger.api.context import holder_of
-
-    holder = holder_of(app)
+    holder = find_state(app).holder
     server.log.info("SIGHUP: reloading the model from %s", holder.model_dir)
     try:
         tagger = holder.reload_everywhere()
@@ -107,10 +106,12 @@ def _reload_in_master(server):
 def post_worker_init(worker):
     """Start the reload watcher and publish the model metric as soon as a worker is up,
     not at its first request."""
+    from tagger.api.context import find_state
+
     try:
-        state = _flask_app(worker.wsgi).extensions.get("tagger")
+        state = find_state(_flask_app(worker.wsgi))
         if state is not None:  # None: another app under this configuration (benchmarks)
-            state["holder"].ensure_worker_started()
+            state.holder.ensure_worker_started()
     except Exception:  # noqa: BLE001 - the request path starts it lazily anyway
         worker.log.exception("could not start the model watcher")
 

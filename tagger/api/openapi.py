@@ -1,7 +1,14 @@
 """The OpenAPI 3 document, generated from the marshmallow schemas with apispec (the limits
-shown are this app's configured ones)."""
+shown are this app's configured ones).
+
+The document is the contract: every rule the server enforces on a request is in it (lengths,
+text patterns from :mod:`tagger.records`, theme ids as an enum from the loaded model's
+taxonomy), so a client generated from it never sends a request it calls valid and the server
+refuses. ``tests/api/test_contract.py`` holds the two to that with schemathesis."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -9,6 +16,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from tagger import __version__
 from tagger.api import schemas
 from tagger.api.config import ApiConfig
+from tagger.api.schemas import DECISIONS, MAX_DECISIONS
+from tagger.review.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 
 def _error(description: str) -> dict:
@@ -20,9 +29,11 @@ def _json(schema: str, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def build_spec(config: ApiConfig, review: bool = False) -> dict:
+def build_spec(config: ApiConfig, review: bool = False,
+               theme_ids: Sequence[str] = ()) -> dict:
     """The document lists only the routes this configuration enables: the admin route
-    needs ``TAGGER_ADMIN_TOKEN``, the review routes reviewer tokens (``review``)."""
+    needs ``TAGGER_ADMIN_TOKEN``, the review routes reviewer tokens (``review``).
+    ``theme_ids`` (the loaded model's taxonomy) become the enum of the feedback lists."""
     spec = APISpec(
         title="tagger API",
         version=__version__,
@@ -92,7 +103,27 @@ def build_spec(config: ApiConfig, review: bool = False) -> dict:
         _admin_paths(spec)
     if review:
         _review_paths(spec, body_errors)
-    return spec.to_dict()
+    document = spec.to_dict()
+    if review:
+        add_feedback_rules(document["components"]["schemas"]["FeedbackRequest"],
+                           list(theme_ids))
+    return document
+
+
+def add_feedback_rules(schema: dict, theme_ids: list[str]) -> None:
+    """Add to the ``FeedbackRequest`` object what ``FeedbackRequestSchema._decisions`` and
+    the view's unknown-theme check enforce: every list names known themes, once, and at
+    least one list is non-empty. The lists' sizes keep a request under the decision cap. A
+    theme in two lists is answered 409 (documented there): saying it here takes a ``not``
+    per theme, which OpenAPI 3.0 tools (schemathesis among them) cannot generate from."""
+    cap = len(theme_ids) or MAX_DECISIONS // len(DECISIONS)
+    for key in DECISIONS:
+        lists = schema["properties"][key]
+        lists["items"] = {"type": "string", "minLength": 1,
+                          **({"enum": theme_ids} if theme_ids else {})}
+        lists.update(uniqueItems=True, maxItems=cap)
+    schema["anyOf"] = [{"required": [key], "properties": {key: {"minItems": 1}}}
+                       for key in DECISIONS]
 
 
 def _admin_paths(spec: APISpec) -> None:
@@ -109,11 +140,9 @@ def _admin_paths(spec: APISpec) -> None:
 
 
 def _review_paths(spec: APISpec, body_errors: dict) -> None:
-    from tagger.api.views import feedback
-
-    for name, schema in {"FeedbackRequest": feedback.FeedbackRequestSchema,
-                         "FeedbackResponse": feedback.FeedbackResponseSchema,
-                         "LabelRecord": feedback.LabelRecordSchema}.items():
+    for name, schema in {"FeedbackRequest": schemas.FeedbackRequestSchema,
+                         "FeedbackResponse": schemas.FeedbackResponseSchema,
+                         "LabelRecord": schemas.LabelRecordSchema}.items():
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("reviewerToken", {
         "type": "http", "scheme": "bearer",
@@ -129,6 +158,9 @@ def _review_paths(spec: APISpec, body_errors: dict) -> None:
                         "content": {"application/json": {"schema": "FeedbackRequest"}}},
         "responses": {"201": _json("FeedbackResponse", "Stored; the paper's current labels"),
                       **auth, **body_errors,
+                      "409": _error("A theme named in two of accept, reject and add (code "
+                                    "conflicting_decisions), or a paper the store does not "
+                                    "have sent without its abstract (code paper_not_stored)"),
                       "422": _error("The body does not match the schema, or names a theme "
                                     "the model does not know (code unknown_theme)")},
     }})
@@ -156,7 +188,19 @@ def _review_paths(spec: APISpec, body_errors: dict) -> None:
                                                "schema": {"type": "object"}}}}, **auth}}
         if "{paper_id}" in path:
             operation["parameters"] = [{"name": "paper_id", "in": "path", "required": True,
-                                        "schema": {"type": "string"}}]
+                                        "schema": {"type": "string", "minLength": 1}}]
+            operation["responses"]["404"] = _error("No such paper in the label store, or "
+                                                   "reviewing disabled")
+        if op_id == "reviewNext":
+            operation["responses"]["422"] = _error("Unknown strategy")
+            operation["parameters"] = [
+                {"name": "strategy", "in": "query", "required": False,
+                 "description": "How the queue picks the next paper.",
+                 "schema": {"type": "string", "enum": list(STRATEGIES),
+                            "default": DEFAULT_STRATEGY}},
+                {"name": "skip", "in": "query", "required": False,
+                 "description": "Comma-separated paper ids not to offer (already seen).",
+                 "schema": {"type": "string"}}]
         if op_id == "reviewUndo":
             operation["responses"]["409"] = _error("Nothing to undo")
         spec.path(path, operations={method: operation})

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from tagger.records import (
     MAX_ABSTRACT_CHARS,
     MAX_ID_CHARS,
     MAX_TITLE_CHARS,
+    NON_BLANK_TEXT_PATTERN,
+    TEXT_PATTERN,
     Limits,
     check_abstract,
     check_id,
@@ -43,6 +45,11 @@ def _no_nul(value: str) -> None:
     problem = text_problem("value", value)
     if problem:
         raise ValidationError(problem)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
 
 
 def _add_validator(field: fields.Field, validator) -> None:
@@ -86,13 +93,16 @@ class TagRequestSchema(Schema):
                            error_messages={"required": "no 'abstract' field",
                                            "null": "abstract is null"},
                            validate=validate.Length(min=1),
-                           metadata={"description": "The abstract (required, non-blank).",
-                                     "pattern": r"\S"})
+                           metadata={"description": "The abstract (required, non-blank; no "
+                                     "NUL characters or unpaired surrogates).",
+                                     "pattern": NON_BLANK_TEXT_PATTERN})
     title = TitleField(check_title, load_default="", allow_none=True,
-                        metadata={"description": "Optional title; scored with the abstract."})
+                        metadata={"description": "Optional title; scored with the abstract.",
+                                  "pattern": TEXT_PATTERN})
     id = RecordField(check_id, load_default=None, allow_none=True,
                      validate=validate.Length(max=MAX_ID_CHARS),
-                     metadata={"description": "Echoed back in the result."})
+                     metadata={"description": "Echoed back in the result.",
+                               "pattern": TEXT_PATTERN})
     explain = StrictBoolean(load_default=False,
                             metadata={"description": "Add the phrases that drove each tag."})
     all_scores = StrictBoolean(load_default=False,
@@ -207,3 +217,77 @@ class ErrorBodySchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
+
+
+DECISIONS = ("accept", "reject", "add")
+MAX_DECISIONS = 100
+
+
+class FeedbackRequestSchema(Schema):
+    """A reviewer's decisions about one paper's themes."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=[validate.Length(min=1, max=MAX_ID_CHARS),
+                                                _no_nul],
+                       metadata={"description": "The paper's id (its key in the label store).",
+                                 "pattern": TEXT_PATTERN})
+    title = fields.String(load_default="", validate=[validate.Length(max=MAX_TITLE_CHARS),
+                                                     _no_nul],
+                          metadata={"pattern": TEXT_PATTERN})
+    abstract = fields.String(load_default=None, validate=[
+                                 validate.Length(max=MAX_ABSTRACT_CHARS), _no_nul, _not_blank],
+                             metadata={"description": "Required the first time a paper is "
+                                       "sent; later decisions may give only the id.",
+                                       "pattern": NON_BLANK_TEXT_PATTERN})
+    accept = fields.List(fields.String(), load_default=list,
+                         metadata={"description": "Suggested themes that are right."})
+    reject = fields.List(fields.String(), load_default=list,
+                         metadata={"description": "Suggested themes that are wrong."})
+    add = fields.List(fields.String(), load_default=list,
+                      metadata={"description": "Missed themes."})
+
+    @validates_schema
+    def _decisions(self, data: dict, **_kwargs) -> None:
+        """What the document says too (``openapi.add_feedback_rules``): at least one theme,
+        no theme twice in one list. A theme in two lists is a conflict the view answers
+        with 409 (no OpenAPI 3.0 schema can say it)."""
+        lists = {key: data.get(key, []) for key in DECISIONS}
+        if not any(lists.values()):
+            raise ValidationError("Give at least one theme in accept, reject or add.",
+                                  "_schema")
+        for key, themes in lists.items():
+            repeated = sorted({t for t in themes if themes.count(t) > 1})
+            if repeated:
+                raise ValidationError(f"A theme may appear once in a list: {repeated}.", key)
+        if sum(map(len, lists.values())) > MAX_DECISIONS:
+            raise ValidationError(f"At most {MAX_DECISIONS} decisions per request.", "_schema")
+
+
+def conflicting_themes(data: dict) -> list[str]:
+    """Themes named in more than one of accept / reject / add (contradictory decisions)."""
+    named = [t for key in DECISIONS for t in set(data.get(key, []))]
+    return sorted({t for t in named if named.count(t) > 1})
+
+
+class FeedbackResponseSchema(Schema):
+    id = fields.String(required=True)
+    reviewer = fields.String(required=True)
+    recorded = fields.Integer(required=True, metadata={"description": "Decisions stored."})
+    labels = fields.List(fields.String(), required=True,
+                         metadata={"description": "The paper's current labels (last "
+                                   "decision wins)."})
+
+
+class LabelRecordSchema(Schema):
+    """One line of ``/v1/labels/export``."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    abstract = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    source = fields.String(required=True)
+    reviewers = fields.Integer(required=True, metadata={"description": "How many reviewers "
+                               "decided on this paper (a count, never names)."})
+    last_reviewed = fields.String(required=True)

@@ -37,9 +37,25 @@ SUBCOMMANDS = [tag, train, evaluate, themes, info, serve, publish, weak_label, r
 SUBCOMMANDS += [queue, labels]  # the review loop (issue 13)
 
 
+class _OneLineCommands(argparse.HelpFormatter):
+    """One line per command in ``tagger --help``: argparse measures the command names without
+    the indentation it prints them with, so the longest (``weak-label``) wrapped."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        for command in getattr(action, "_choices_actions", ()):
+            self._action_max_length = max(self._action_max_length,
+                                          len(command.dest) + self._current_indent + 2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tagger", description="Tag research-paper abstracts with themes."
+        prog="tagger", description="Tag research-paper abstracts with themes.",
+        epilog="'tagger COMMAND --help' shows a command's options; docs/cli.md has them all.",
+        formatter_class=_OneLineCommands,
     )
     parser.add_argument("--version", action="version", version=f"tagger {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

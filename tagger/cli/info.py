@@ -18,7 +18,7 @@ from tagger.cli.common import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("info", help="show a model's manifest")
+    parser = subparsers.add_parser("info", help="show a model's manifest (version, data, metrics)")
     add_model_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
     parser.set_defaults(handler=run)

@@ -72,8 +72,8 @@ def reviewed_records(store: LabelStore, taxonomy: Taxonomy,
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("labels", help="import labelled files into the label store, "
-                                   "export reviewed labels, list conflicts")
+    parser = subparsers.add_parser(
+        "labels", help="import labelled files; export reviewed labels; list disagreements")
     commands = parser.add_subparsers(dest="labels_command", metavar="ACTION")
     imports = commands.add_parser("import", help="store labelled files as decisions of a "
                                   "named source (reviews can override them later)")

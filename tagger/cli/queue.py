@@ -25,7 +25,8 @@ from tagger.review.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("queue", help="the review queue (active learning)")
+    parser = subparsers.add_parser(
+        "queue", help="queue papers for review and pick the next ones (active learning)")
     commands = parser.add_subparsers(dest="queue_command", metavar="ACTION")
     add = commands.add_parser("add", help="load papers to review (JSON Lines, CSV, text)")
     add.add_argument("files", nargs="+", metavar="FILE")

@@ -19,7 +19,7 @@ from tagger.cli.common import EXIT_USAGE, CommandError, add_model_argument, reso
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="serve the HTTP API with gunicorn")
+    parser = subparsers.add_parser("serve", help="serve the HTTP API under gunicorn")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, metavar="N",

@@ -104,15 +104,39 @@ def test_unknown_theme_is_422_naming_it(review_api):
     ({"id": "x", "abstract": "Some text."}, "_schema"),                        # no decision
     ({"abstract": "Some text.", "accept": ["automl"]}, "id"),                   # no id
     ({"id": "x", "abstract": "t", "accept": "automl"}, "accept"),               # not a list
-    ({"id": "x", "abstract": "t", "accept": ["automl"], "reject": ["automl"]}, "_schema"),
+    ({"id": "x", "abstract": "t", "accept": ["automl", "automl"]}, "accept"),
     ({"id": "x", "abstract": "t", "accept": ["automl"], "colour": "red"}, "colour"),
-    ({"id": "never-stored", "accept": ["automl"]}, "abstract"),                 # no text
     ({"id": "x", "abstract": "   ", "accept": ["automl"]}, "abstract"),
+    ({"id": "x\u0000", "abstract": "t", "accept": ["automl"]}, "id"),
 ])
 def test_malformed_bodies_are_422_with_the_field(review_api, body, field):
     response = post(review_api, body)
     assert response.status_code == 422, response.text
     assert field in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"id": "x", "abstract": "t", "accept": ["automl"], "reject": ["automl"]},
+     "conflicting_decisions"),
+    ({"id": "never-stored", "accept": ["automl"]}, "paper_not_stored"),          # no text
+])
+def test_requests_no_schema_can_refuse_are_409_conflicts(review_api, body, code):
+    """A theme in two lists, or a new paper without its text: well-formed requests that
+    conflict (with themselves, with the store), answered 409 as the document says."""
+    response = post(review_api, body)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == code
+    spec = requests.get(review_api.url("/openapi.json"), timeout=30).json()
+    assert code in spec["paths"]["/v1/feedback"]["post"]["responses"]["409"]["description"]
+
+
+def test_the_document_names_the_models_themes(review_api):
+    spec = requests.get(review_api.url("/openapi.json"), timeout=30).json()
+    themes = [t["id"] for t in requests.get(review_api.url("/v1/themes"), timeout=30)
+              .json()["themes"]]
+    lists = spec["components"]["schemas"]["FeedbackRequest"]["properties"]
+    for key in ("accept", "reject", "add"):
+        assert lists[key]["items"]["enum"] == themes and lists[key]["uniqueItems"] is True
 
 
 def test_bad_json_and_media_type_are_4xx_json(review_api):

@@ -16,7 +16,7 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app
 
-from tagger.api.context import review_of
+from tagger.api.context import holder_of, review_of
 from tagger.api.errors import ApiError
 from tagger.api.openapi import build_spec
 from tagger.api.views.common import json_response, settings
@@ -31,12 +31,19 @@ def _review_enabled() -> bool:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_response(_spec(settings(), _review_enabled()))
+    """The document for this configuration and the loaded model's themes (feedback names
+    themes by id: the enum follows a reload that changes the taxonomy)."""
+    return json_response(_spec(settings(), _review_enabled(), _themes()))
+
+
+def _themes() -> tuple[str, ...]:
+    tagger = holder_of(current_app).tagger
+    return tuple(tagger.taxonomy.ids) if tagger is not None else ()
 
 
 @cache
-def _spec(config, review: bool) -> dict:
-    return build_spec(config, review=review)
+def _spec(config, review: bool, themes: tuple[str, ...]) -> dict:
+    return build_spec(config, review=review, theme_ids=themes)
 
 
 @cache
@@ -82,7 +89,7 @@ def swagger_asset(name: str) -> Response:
 
 @bp.get("/docs")
 def docs() -> Response:
-    return Response(_docs_html(settings(), _review_enabled()), mimetype="text/html")
+    return Response(_docs_html(settings(), _review_enabled(), _themes()), mimetype="text/html")
 
 
 def _schema_html(schema: dict) -> str:
@@ -140,8 +147,8 @@ def _field_type(prop: dict) -> str:
 
 
 @cache
-def _docs_html(config, review: bool) -> str:
-    spec = _spec(config, review)
+def _docs_html(config, review: bool, themes: tuple[str, ...]) -> str:
+    spec = _spec(config, review, themes)
     info = spec["info"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
