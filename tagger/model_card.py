@@ -56,6 +56,11 @@ def render_model_card(manifest: dict) -> str:
     lines += ["", f"{training.get('n_documents', '?')} documents, seed {training.get('seed')}, "
               f"{training.get('cv_folds')}-fold cross-validation, "
               f"{training.get('seconds', '?')} s to train.", ""]
+    tuning = training.get("no_theme_tuning")
+    if tuning:
+        lines += [f"Thresholds were tuned with the papers without a theme weighted "
+                  f"{tuning['factor']:.2f}x, to {tuning['share']:.0%} of the tuning rows: "
+                  "the share of such papers in the stream the model is for.", ""]
     metrics = manifest.get("cv_metrics")
     if metrics:
         lines += [

@@ -65,3 +65,43 @@ def test_the_random_part_of_a_selected_file_tunes_thresholds(tmp_path, labelled_
     assert "selected sample" in (out / "MODEL_CARD.md").read_text()
     assert tagger_main(["train", "--data", str(labelled_corpus), "--selected", str(path),
                         "--selected-weight", "0", "--out", str(tmp_path / "m2")]) == 2
+
+
+def test_no_theme_share_weights_papers_without_a_theme_in_tuning_only():
+    """``no_theme_share``: training papers without a theme are weighted, in threshold tuning
+    only, to that share of the tuning rows; the regressions are those of a plain fit, and a
+    larger share raises the thresholds (fewer tags on a mostly off-topic stream)."""
+    from tagger.training.fit import no_theme_factor
+
+    taxonomy = load_taxonomy()
+    rng = np.random.default_rng(3)
+    words = ["search space", "configuration", "forecasting", "temporal", "the", "results"]
+    # papers without a theme that use the themes' words: where thresholds must decide
+    confusable = [Document(id=f"n{i}", abstract=" ".join(rng.choice(words, 12)) + ".",
+                           tags=()) for i in range(60)]
+    gold = gold_documents(150) + confusable
+    none = sum(not d.tags for d in gold)
+    plain, _ = train_tagger(gold, taxonomy, folds=0, seed=0)
+    shifted, facts = train_tagger(gold, taxonomy, folds=0, seed=0, no_theme_share=0.8)
+    factor = facts["training"]["no_theme_tuning"]["factor"]
+    assert abs(factor * none / (factor * none + len(gold) - none) - 0.8) < 1e-3
+    np.testing.assert_allclose(shifted.estimator.classifier_.coef_,
+                               plain.estimator.classifier_.coef_, rtol=1e-5, atol=1e-6)
+    tuned = plain.estimator.thresholds_ != 0.5  # the themes with enough positives to tune
+    assert (shifted.estimator.thresholds_[tuned] >= plain.estimator.thresholds_[tuned]).all()
+    assert (shifted.estimator.thresholds_[tuned] > plain.estimator.thresholds_[tuned]).any()
+    Y = np.array([[1, 0], [0, 0], [0, 1], [0, 0]])
+    assert no_theme_factor(Y, np.ones(4), 0.5) == 1.0
+    assert no_theme_factor(Y, np.ones(4), 0.75) == 3.0
+
+
+def test_train_cli_no_theme_share(tmp_path, labelled_corpus):
+    out = tmp_path / "model"
+    done = run_tagger("train", "--data", str(labelled_corpus), "--no-theme-share", "0.5",
+                      "--cv", "0", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training"]["no_theme_tuning"]["share"] == 0.5
+    assert "papers without a theme weighted" in (out / "MODEL_CARD.md").read_text()
+    assert tagger_main(["train", "--data", str(labelled_corpus), "--no-theme-share", "1",
+                        "--out", str(tmp_path / "m2")]) == 2

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
                         "thresholds (repeatable; never used for metrics)")
     parser.add_argument("--selected-weight", type=float, default=1.0, metavar="W",
                         help="sample weight of --selected records, in (0, 1] (default 1.0)")
+    parser.add_argument("--no-theme-share", type=float, default=None, metavar="S",
+                        help="share of papers without any theme in the stream you will tag, "
+                        "in (0, 1) (e.g. 0.55 for arXiv): such training papers are weighted "
+                        "to that share when thresholds are tuned (default: as they come)")
     parser.add_argument("--unlabelled", action="append", default=[], metavar="FILE",
                         help="abstracts without tags (JSON Lines, CSV or text): the features' "
                         "LSA block learns word co-occurrence from them (repeatable)")
@@ -97,6 +101,8 @@ def run(args) -> int:
         raise CommandError(str(error)) from None
     if not 0 < args.silver_weight <= 1:
         raise CommandError("--silver-weight must be in (0, 1]", EXIT_USAGE)
+    if args.no_theme_share is not None and not 0 < args.no_theme_share < 1:
+        raise CommandError("--no-theme-share must be in (0, 1)", EXIT_USAGE)
     if not 0 < args.selected_weight <= 1:
         raise CommandError("--selected-weight must be in (0, 1]", EXIT_USAGE)
     if args.learning_curve and args.cv < 2:
@@ -121,6 +127,7 @@ def run(args) -> int:
                                      learning_curve_sizes=args.learning_curve,
                                      unlabelled=unlabelled, representation=representation,
                                      selected=selected, selected_weight=args.selected_weight,
+                                     no_theme_share=args.no_theme_share,
                                      params={"features__representation_weight":
                                              args.representation_weight})
     except ValueError as error:

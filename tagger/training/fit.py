@@ -122,15 +122,32 @@ def cross_validate(
     model: ThemeClassifier, X: np.ndarray, Y: np.ndarray, theme_ids: Sequence[str],
     folds: int = 5, seed: int = 0, n_jobs: int | None = None,
     weights: np.ndarray | None = None, extra: ExtraData | None = None,
-    unlabelled: UnlabelledPapers | None = None,
+    unlabelled: UnlabelledPapers | None = None, tuning_weights: np.ndarray | None = None,
 ) -> CrossValidation:
     """K-fold out-of-fold scores, the tags they give (score >= 0.5) and their metrics.
-    ``extra`` documents join every training fold but are never scored."""
+    ``extra`` documents join every training fold but are never scored; ``tuning_weights``
+    are the scored rows' weights in threshold tuning while they train."""
     splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(Y))
     S = out_of_fold_scores(model, X, Y, splits, weights=weights, extra=extra,
-                           unlabelled=unlabelled, n_jobs=n_jobs)
+                           unlabelled=unlabelled, n_jobs=n_jobs, tuning_weights=tuning_weights)
     return CrossValidation(S, multilabel_report(Y, S >= 0.5, theme_ids),
                            calibration_report(Y, S, theme_ids))
+
+
+def no_theme_factor(Y: np.ndarray, tuning: np.ndarray, share: float) -> float:
+    """The factor on the tuning weight of the rows without a theme that makes them ``share``
+    of the (weighted) rows thresholds are tuned on.
+
+    Thresholds trade a theme's misses against its false alarms, and most false alarms a
+    stream sees fall on papers with no theme at all: a training mix with fewer of those than
+    the stream (enriched or keyword-selected labels) tunes thresholds that tag too much."""
+    if not 0 < share < 1:
+        raise ValueError(f"no-theme share must be in (0, 1), not {share}")
+    none = ~np.asarray(Y, dtype=bool).any(axis=1)
+    weight_none, weight_themed = float(tuning[none].sum()), float(tuning[~none].sum())
+    if weight_none == 0 or weight_themed == 0:
+        return 1.0
+    return share / (1 - share) * weight_themed / weight_none
 
 
 def check_tags(documents: Sequence[Document], taxonomy: Taxonomy) -> None:
@@ -148,6 +165,7 @@ def check_tags(documents: Sequence[Document], taxonomy: Taxonomy) -> None:
 def micro_f1_curve(
     model: ThemeClassifier, X: np.ndarray, Y: np.ndarray, sizes: Sequence[int], folds: int = 5,
     seed: int = 0, unlabelled: UnlabelledPapers | None = None, n_jobs: int | None = None,
+    tuning_weights: np.ndarray | None = None,
 ) -> list[dict]:
     """Cross-validated micro-F1 when each training fold is cut to ``n`` records
     (``sklearn.model_selection.learning_curve``; sizes at or above a full fold are skipped)."""
@@ -160,7 +178,8 @@ def micro_f1_curve(
     n_train, _train_scores, test_scores = learning_curve(
         model, X, Y, train_sizes=sizes, cv=cv, scoring=scorer, shuffle=True,
         random_state=seed, n_jobs=n_jobs or n_jobs_default(),
-        params={"unlabelled": unlabelled})
+        params={"unlabelled": unlabelled} | (
+            {} if tuning_weights is None else {"tuning_weight": tuning_weights}))
     return [{"n_train": int(n), "micro_f1": round(float(np.mean(s)), 4)}
             for n, s in zip(n_train, test_scores, strict=True)]
 
@@ -179,6 +198,7 @@ def train_tagger(
     representation: object | None = None,
     selected: Sequence[Document] = (),
     selected_weight: float = 1.0,
+    no_theme_share: float | None = None,
 ) -> tuple[Tagger, dict]:
     """Train on labelled documents; returns the tagger and the training facts for its manifest.
 
@@ -195,6 +215,10 @@ def train_tagger(
     ``selection`` is ``random`` tune thresholds and calibration (see ``tuning_weight`` in
     :meth:`~tagger.classifier.CalibratedMultiLabelLogistic.fit_indicator`): their theme rates
     are not the stream's.
+
+    ``no_theme_share``: the share of papers without a theme in the stream the model will tag;
+    training papers without a theme are weighted in threshold tuning (only there) so that they
+    make up that share (:func:`no_theme_factor`). None: as they come.
     """
     check_tags(documents, taxonomy)
     check_tags(silver, taxonomy)
@@ -218,6 +242,16 @@ def train_tagger(
                   np.full(len(selected), float(selected_weight)),
                   np.array([1.0 if d.selection == "random" else 0.0 for d in selected])),
     ])
+    tuning = np.ones(len(Y))
+    if no_theme_share is not None:
+        all_Y = Y if extra is None else np.vstack([Y, extra.Y])
+        all_t = tuning if extra is None else np.concatenate([tuning, extra.tuning_weights()])
+        factor = no_theme_factor(all_Y, all_t, no_theme_share)
+        tuning = np.where(Y.any(axis=1), 1.0, factor)
+        if extra is not None:
+            extra = ExtraData(extra.X, extra.Y, extra.weights,
+                              np.where(extra.Y.any(axis=1), 1.0, factor)
+                              * extra.tuning_weights())
     facts: dict = {
         "design": {"name": DESIGN_NAME, "params": _plain(model.get_params())},
         "training": {"seed": seed, "cv_folds": folds, "n_documents": len(documents),
@@ -227,6 +261,9 @@ def train_tagger(
         facts["training"]["unlabelled_documents"] = len(unlabelled)
     if silver:
         facts["training"]["silver"] = {"n_documents": len(silver), "weight": silver_weight}
+    if no_theme_share is not None:
+        facts["training"]["no_theme_tuning"] = {"share": no_theme_share,
+                                                "factor": round(factor, 3)}
     if selected:
         facts["training"]["selected"] = {
             "n_documents": len(selected), "weight": selected_weight,
@@ -235,21 +272,21 @@ def train_tagger(
                 [d.tags or () for d in selected], ids).sum(axis=0)), strict=True))}
     if folds >= 2:
         cv = cross_validate(model, X, Y, ids, folds=folds, seed=seed, n_jobs=n_jobs,
-                            extra=extra, unlabelled=pool)
+                            extra=extra, unlabelled=pool, tuning_weights=tuning)
         facts["cv_metrics"] = cv.report
         facts["cv_calibration"] = {k: v for k, v in cv.calibration.items()
                                    if k != "reliability"}
         if learning_curve_sizes:
             curve = micro_f1_curve(model, X, Y, learning_curve_sizes, folds=folds, seed=seed,
-                                   unlabelled=pool, n_jobs=n_jobs)
+                                   unlabelled=pool, n_jobs=n_jobs, tuning_weights=tuning)
             facts["learning_curve"] = curve + [{"n_train": len(Y) - len(Y) // folds,
                                                 "micro_f1": cv.report["micro_f1"]}]
-    all_X, all_Y, weights, tuning = X, Y, None, None
+    all_X, all_Y, weights = X, Y, None
     if extra is not None:
         all_X = np.vstack([X, extra.X])
         all_Y = np.vstack([Y, extra.Y])
         weights = np.concatenate([np.ones(len(Y)), extra.weights])
-        tuning = np.concatenate([np.ones(len(Y)), extra.tuning_weights()])
+        tuning = np.concatenate([tuning, extra.tuning_weights()])
     estimator = clone(model).fit(all_X, all_Y, sample_weight=weights, unlabelled=pool,
                                  tuning_weight=tuning)
     facts["training"]["seconds"] = round(time.perf_counter() - started, 1)
