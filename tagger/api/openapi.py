@@ -204,4 +204,3 @@ def _review_paths(spec: APISpec, body_errors: dict) -> None:
         if op_id == "reviewUndo":
             operation["responses"]["409"] = _error("Nothing to undo")
         spec.path(path, operations={method: operation})
-    return spec.to_dict()

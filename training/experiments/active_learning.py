@@ -7,7 +7,7 @@ is retrained after every round with ``train_tagger(..., folds=0)`` and the round
 scored by the model of the previous round), and every model is scored on the held-out set
 (micro- and macro-F1 of the calibrated tags, score >= 0.5). ``random`` is the baseline.
 
-    nice -n 10 .venv/bin/python -m tagger.review.simulate            # ~10 min on 2 cores
+    nice -n 10 .venv/bin/python -m training.experiments.active_learning   # ~10 min on 2 cores
 
 Writes ``docs/img/active_learning.json`` and ``docs/img/active_learning.png`` and prints the
 markdown table of ``training/ACTIVE_LEARNING.md``.
@@ -148,7 +148,8 @@ def plot(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.experiments.active_learning",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 200, 400])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--initial", type=int, default=50)
