@@ -51,9 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     holder.load_initial()
     app.extensions[EXTENSION] = {"config": settings, "holder": holder}
 
-    from tagger.api.views import admin, docs, ops, review, tagging
+    from tagger.api.views import admin, docs, feeds, ops, review, tagging
 
-    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp):
+    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp, feeds.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.before_request(_before)

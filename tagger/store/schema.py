@@ -77,7 +77,7 @@ stream_papers = Table(
     Column("abstract", Text, nullable=False),
     Column("month", String(7), nullable=False),
     Column("date", String(10), nullable=False),
-    Column("categories", Text, nullable=False),
+    Column("categories", Text, nullable=False),  # one a line (a class list has spaces)
     Column("source", String(1024), nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),

@@ -185,7 +185,7 @@ class StreamStore:
                 rows.append({"pk": next_pk, "paper_id": paper.id, "version": version,
                              "latest": True, "digest": digest, "title": paper.title,
                              "abstract": paper.abstract, "month": paper.month,
-                             "date": paper.date, "categories": " ".join(paper.categories),
+                             "date": paper.date, "categories": "\n".join(paper.categories),
                              "source": paper.source, "first_seen": now, "last_seen": now,
                              "model_id": model_id, "previous_model_id": None})
                 tag_rows += [{"paper_pk": next_pk, "theme": theme, "score": score}
@@ -315,7 +315,8 @@ class StreamStore:
         for pk in chosen:
             row = rows[pk]
             entry = Entry(pk, row.paper_id, row.version, row.title, row.abstract, row.month,
-                          row.date, tuple(row.categories.split()), utc(row.first_seen))
+                          row.date, tuple(filter(None, row.categories.split("\n"))),
+                          utc(row.first_seen))
             for theme, (score, confirmed) in hits[pk].items():
                 entry.scores[theme] = score
                 if confirmed:
