@@ -65,9 +65,9 @@ def model_identity(model_dir: Path) -> tuple[str, str]:
 def stream_paper(doc: Document) -> StreamPaper:
     """A read record as the stream keeps it: arXiv ids in their one spelling, the month from
     the date when the record has only a date."""
-    return StreamPaper(id=canonical_id(doc.id) or doc.id, title=doc.title, abstract=doc.abstract,
-                       month=doc.month or doc.date[:7], date=doc.date,
-                       categories=doc.categories, source=doc.source)
+    return StreamPaper.make(canonical_id(doc.id) or doc.id, doc.title, doc.abstract,
+                            month=doc.month or doc.date[:7], date=doc.date,
+                            categories=doc.categories, source=doc.source)
 
 
 def run_ingest(job: IngestJob, stderr: TextIO | None = None) -> IngestSummary:
@@ -87,14 +87,23 @@ def run_ingest(job: IngestJob, stderr: TextIO | None = None) -> IngestSummary:
         summary.skipped += 1
         digest(error)
 
-    pending: deque[list[StreamPaper]] = deque()
+    pending: deque[tuple[list[StreamPaper], list[bool]]] = deque()
 
     def batches() -> Iterator[Batch]:
+        """Only papers whose text is not stored yet go to the workers (a daily re-read of a
+        listing scores nothing it has seen); the others wait beside them, or are stored at
+        once when a whole batch is known."""
         documents = (doc for _, doc in read_inputs(inputs, on_error, job.limits, job.fmt_in))
         for chunk in batched(documents, job.batch_size):  # type: ignore[arg-type]
             papers = [stream_paper(doc) for doc in chunk]  # type: ignore[attr-defined]
-            pending.append(papers)
-            yield [(p.id, p.title, p.abstract) for p in papers]
+            stored = store.stored_texts({p.id for p in papers})
+            new = [p.digest not in stored.get(p.id, ()) for p in papers]
+            if not any(new):
+                summary.counts.add(store.store_batch(papers, [None] * len(papers), model_id))
+                continue
+            pending.append((papers, new))
+            yield [(p.id, p.title, p.abstract)
+                   for p, fresh in zip(papers, new, strict=True) if fresh]
 
     bulk = BulkJob(inputs=inputs, model_dir=job.model_dir, jobs=job.jobs,
                    batch_size=job.batch_size, compiled=job.compiled, quiet=job.quiet,
@@ -105,7 +114,10 @@ def run_ingest(job: IngestJob, stderr: TextIO | None = None) -> IngestSummary:
                                    total=lambda: count_lines(inputs),
                                    line="tagger ingest: {count} papers stored")) as scored:
             for _, rows in scored:
-                summary.counts.add(store.store_batch(pending.popleft(), rows, model_id))
+                papers, new = pending.popleft()
+                scores = iter(rows)
+                summary.counts.add(store.store_batch(
+                    papers, [next(scores) if fresh else None for fresh in new], model_id))
     finally:
         digest.finish()
         store.close()
