@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,8 @@ from tagger.store.schema import (
     stream_tags,
     stream_tags_previous,
 )
+
+_MODEL_IDS: dict[tuple[str, str, str], int] = {}  # (database, name, version) -> id
 
 # Scores below this are not stored: 1.6 rows a paper instead of one per theme (19) on the
 # arXiv feed, and a feed's min_score below it is answered as if it were this.
@@ -124,6 +127,27 @@ class StreamStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.labels = LabelStore(engine)
+        self._conn: Connection | None = None  # set inside reading()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the reads inside on one connection: one pool checkout and one read
+        transaction for a whole feed request instead of one per query. Not for sharing
+        across threads (the API makes a store object per request)."""
+        with self.engine.connect() as conn:
+            self._conn = conn
+            try:
+                yield
+            finally:
+                self._conn = None
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        if self._conn is not None:
+            yield self._conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn
 
     @classmethod
     def open(cls, db: str | os.PathLike | None = None, bulk: bool = False) -> StreamStore:
@@ -150,12 +174,21 @@ class StreamStore:
     # -- writing -------------------------------------------------------------------------
 
     def model_id(self, name: str, version: str, conn: Connection | None = None) -> int:
-        """The id of model ``name`` ``version``, recorded on first use."""
-        if conn is None:
-            with write_transaction(self.engine) as conn:
-                return self.model_id(name, version, conn)
+        """The id of model ``name`` ``version``, recorded on first use (ids never change,
+        so each process asks once; only a model not yet recorded takes the write lock)."""
+        key = (self.url, name, version)
+        if key in _MODEL_IDS:
+            return _MODEL_IDS[key]
         query = select(stream_models.c.id).where(stream_models.c.name == name,
                                                  stream_models.c.version == version)
+        if conn is None:
+            with self._connect() as reader:
+                found = reader.scalar(query)
+            if found is None:
+                with write_transaction(self.engine) as writer:
+                    found = self.model_id(name, version, writer)
+            _MODEL_IDS[key] = int(found)
+            return int(found)
         found = conn.scalar(query)
         if found is not None:
             return int(found)
@@ -166,7 +199,7 @@ class StreamStore:
 
     def stored_texts(self, ids: Iterable[str]) -> dict[str, set[str]]:
         """``{paper id: digests of every stored version}``: what ingest need not score."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {pid: versions[2] for pid, versions in self._versions(conn, ids).items()}
 
     def store_batch(self, papers: Sequence[StreamPaper], scores: Sequence[ScoreRow | None],
@@ -265,7 +298,7 @@ class StreamStore:
         query = select(func.count()).select_from(stream_papers).where(stream_papers.c.latest)
         if since is not None:
             query = query.where(stream_papers.c.first_seen >= since)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return int(conn.scalar(query) or 0)
 
     def latest_papers(self, since: datetime | None = None, size: int = 512
@@ -281,7 +314,7 @@ class StreamStore:
                      .order_by(stream_papers.c.pk).limit(size))
             if since is not None:
                 query = query.where(stream_papers.c.first_seen >= since)
-            with self.engine.connect() as conn:
+            with self._connect() as conn:
                 page = [tuple(row) for row in conn.execute(query)]
             if not page:
                 return
@@ -290,7 +323,7 @@ class StreamStore:
 
     def current_scores(self, pks: Sequence[int]) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {pk: {} for pk in pks}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for chunk in _chunks(list(pks)):
                 query = select(stream_tags).where(stream_tags.c.paper_pk.in_(chunk))
                 for row in conn.execute(query):
@@ -301,7 +334,7 @@ class StreamStore:
 
     def state(self) -> FeedState:
         """Cheap: two primary-key reads."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(stream_state).where(stream_state.c.id == 1)).first()
             last = conn.execute(select(decisions.c.seq, decisions.c.created_at)
                                 .order_by(decisions.c.seq.desc()).limit(1)).first()
@@ -314,7 +347,7 @@ class StreamStore:
         after reviewers' corrections), newest first, at most ``limit``; with ``since``, only
         papers first seen since then."""
         floor = max(min_score, SCORE_FLOOR)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             verdicts = self.labels.verdicts(themes, conn)
             min_pk = self._first_pk_since(conn, since) if since is not None else None
             hits: dict[int, dict[str, tuple[float | None, bool]]] = {}
@@ -366,7 +399,7 @@ class StreamStore:
         wanted = set(pairs)
         out: dict[tuple[int, str], list[str]] = {}
         pks = sorted({pk for pk, _ in wanted})
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for chunk in _chunks(pks):
                 query = select(stream_evidence).where(stream_evidence.c.paper_pk.in_(chunk),
                                                       stream_evidence.c.model_id == model_id)

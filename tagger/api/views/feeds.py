@@ -85,6 +85,12 @@ def _feed(themes: list[str], title: str, page_path: str) -> Response:
     tagger = current_tagger()
     args = _query_args()
     store = _store()
+    with store.reading():
+        return _feed_from(store, tagger, args, themes, title, page_path)
+
+
+def _feed_from(store: StreamStore, tagger: Tagger, args: dict, themes: list[str], title: str,
+               page_path: str) -> Response:
     state = store.state()
     key = (f"{state.generation}:{state.decision_seq}:{tagger.name}:{tagger.version}:"
            f"{','.join(themes)}:{args['n']}:{args['min_score']!r}")
@@ -184,8 +190,9 @@ def theme_page(theme: str) -> Response:
 
     label = tagger.taxonomy.themes[tagger.taxonomy.index(theme)].label
     store = _store()
-    entries = store.entries([theme], TAGGED, limit=PAGE_ENTRIES)
-    add_evidence(store, tagger, entries)
+    with store.reading():
+        entries = store.entries([theme], TAGGED, limit=PAGE_ENTRIES)
+        add_evidence(store, tagger, entries)
     feed = f"/v1/themes/{theme}/feed.atom"
     items = "".join(_paper_html(entry, theme) for entry in entries) or (
         '<p class="none">No papers tagged with this theme yet.</p>')
