@@ -80,10 +80,10 @@ def build_feed(entries: Sequence[Entry], themes: dict[str, Theme], title: str, f
             item.link(href=link, rel="alternate", type="text/html")
         item.summary(_clean(entry.abstract))
         item.content(content_html(entry, themes), type="html")
-        for theme_id, score in entry.scores.items():
+        for theme_id in entry.scores:
             label = themes[theme_id].label if theme_id in themes else theme_id
-            shown = "reviewer" if score is None else f"{score:.2f}"
-            item.category(term=theme_id, scheme=THEME_SCHEME, label=f"{label} ({shown})")
+            item.category(term=theme_id, scheme=THEME_SCHEME,
+                          label=f"{label} ({entry.score_text(theme_id)})")
         for category in entry.categories:
             item.category(term=_clean(category), scheme=ARXIV_SCHEME)
     return feed.atom_str(pretty=False)

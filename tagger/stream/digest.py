@@ -66,13 +66,15 @@ def build_digest(store: StreamStore, tagger: Tagger, themes: list[str], since: d
 
 
 def score_text(entry: Entry, theme: str) -> str:
-    score = entry.scores.get(theme)
-    text = "reviewer" if score is None else f"{score:.2f}"
-    return text + (" (confirmed)" if theme in entry.confirmed and score is not None else "")
+    confirmed = theme in entry.confirmed and entry.scores.get(theme) is not None
+    return entry.score_text(theme) + (" (confirmed)" if confirmed else "")
 
 
-def when(entry: Entry) -> str:
-    return entry.date or entry.month or entry.first_seen.date().isoformat()
+def _tail(digest: Digest, section: Section, more: str, feed: str) -> list[str]:
+    """A section's closing lines: how many papers the limit left out, the theme's feed."""
+    url = digest.feed_url(section.theme.id)
+    return ([more.format(section.more)] if section.more else []) + (
+        [feed.format(url)] if url else [])
 
 
 def _since(digest: Digest) -> str:
@@ -94,14 +96,10 @@ def render_text(digest: Digest) -> str:
         for entry in section.entries:
             theme = section.theme.id
             lines.append(f"  {score_text(entry, theme):>5}  {entry.title or entry.paper_id}")
-            lines.append(f"         {abs_url(entry.paper_id) or entry.paper_id}  ({when(entry)})")
+            lines.append(f"         {abs_url(entry.paper_id) or entry.paper_id}  ({entry.when})")
             if entry.evidence.get(theme):
                 lines.append(f"         evidence: {', '.join(entry.evidence[theme])}")
-        if section.more:
-            lines.append(f"  ... and {section.more} more")
-        if digest.feed_url(section.theme.id):
-            lines.append(f"  feed: {digest.feed_url(section.theme.id)}")
-        lines.append("")
+        lines += [*_tail(digest, section, "  ... and {} more", "  feed: {}"), ""]
     return "\n".join(lines)
 
 
@@ -125,15 +123,11 @@ def render_markdown(digest: Digest) -> str:
             link = abs_url(entry.paper_id)
             title = f"[{title}]({link})" if link else title
             lines.append(f"{number}. **{title}** · score {score_text(entry, theme)} · "
-                         f"{when(entry)}  ")
+                         f"{entry.when}  ")
             phrases = entry.evidence.get(theme)
             lines.append("   evidence: " + ", ".join(f"*{_md(p)}*" for p in phrases)
                          if phrases else f"   {_md(entry.paper_id)}")
-        if section.more:
-            lines.append(f"\n... and {section.more} more.")
-        if digest.feed_url(section.theme.id):
-            lines.append(f"\nFeed: <{digest.feed_url(section.theme.id)}>")
-        lines.append("")
+        lines += [*_tail(digest, section, "\n... and {} more.", "\nFeed: <{}>"), ""]
     return "\n".join(lines)
 
 
@@ -186,13 +180,11 @@ def render_html(digest: Digest) -> str:
             parts.append(
                 f"<li>{heading}"
                 f'<div class="meta"><span class="score">{escape(score_text(entry, theme))}'
-                f"</span> {escape(entry.paper_id)} · {escape(when(entry))}</div>"
+                f"</span> {escape(entry.paper_id)} · {escape(entry.when)}</div>"
                 + (f'<div class="ev">{evidence}</div>' if evidence else "") + "</li>")
         parts.append("</ol>")
-        if section.more:
-            parts.append(f'<p class="muted">… and {section.more} more.</p>')
-        if digest.feed_url(theme):
-            url = escape(digest.feed_url(theme))  # type: ignore[arg-type]
-            parts.append(f'<p class="muted">Feed: <a href="{url}">{url}</a></p>')
+        url = escape(digest.feed_url(theme) or "")
+        parts += _tail(digest, section, '<p class="muted">… and {} more.</p>',
+                       f'<p class="muted">Feed: <a href="{url}">{url}</a></p>')
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)

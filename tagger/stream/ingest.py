@@ -97,9 +97,10 @@ def run_ingest(job: IngestJob, stderr: TextIO | None = None) -> IngestSummary:
         for chunk in batched(documents, job.batch_size):  # type: ignore[arg-type]
             papers = [stream_paper(doc) for doc in chunk]  # type: ignore[attr-defined]
             stored = store.stored_texts({p.id for p in papers})
-            new = [p.digest not in stored.get(p.id, ()) for p in papers]
+            new = [p.id not in stored or p.digest not in stored[p.id][1] for p in papers]
             if not any(new):
-                summary.counts.add(store.store_batch(papers, [None] * len(papers), model_id))
+                store.mark_seen(sorted({stored[p.id][0] for p in papers}))
+                summary.counts.unchanged += len(papers)
                 continue
             pending.append((papers, new))
             yield [(p.id, p.title, p.abstract)

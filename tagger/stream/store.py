@@ -104,6 +104,16 @@ class Entry:
     confirmed: set[str] = field(default_factory=set)
     evidence: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def when(self) -> str:
+        """The paper's date as its source gave it, else its month, else the day it came."""
+        return self.date or self.month or self.first_seen.date().isoformat()
+
+    def score_text(self, theme: str) -> str:
+        """``0.97``, or ``reviewer`` for a theme a reviewer added below the stored floor."""
+        score = self.scores.get(theme)
+        return "reviewer" if score is None else f"{score:.2f}"
+
 
 @dataclass(frozen=True)
 class FeedState:
@@ -197,10 +207,18 @@ class StreamStore:
                                                   first_used=_now()))
         return new_id
 
-    def stored_texts(self, ids: Iterable[str]) -> dict[str, set[str]]:
-        """``{paper id: digests of every stored version}``: what ingest need not score."""
+    def stored_texts(self, ids: Iterable[str]) -> dict[str, tuple[int, set[str]]]:
+        """``{paper id: (latest pk, digests of every stored version)}``: what ingest need
+        not score."""
         with self._connect() as conn:
-            return {pid: versions[2] for pid, versions in self._versions(conn, ids).items()}
+            return {pid: (pk, digests) for pid, (pk, _, digests)
+                    in self._versions(conn, ids).items()}
+
+    def mark_seen(self, pks: Sequence[int]) -> None:
+        """Papers read again with a text already stored: only their ``last_seen`` moves
+        (feeds do not change)."""
+        with write_transaction(self.engine) as conn:
+            _touch(conn, pks, _now())
 
     def store_batch(self, papers: Sequence[StreamPaper], scores: Sequence[ScoreRow | None],
                     model_id: int) -> BatchCounts:
@@ -244,9 +262,7 @@ class StreamStore:
                                  .values(latest=False))
             _insert_rows(conn, stream_papers, rows)
             _insert_rows(conn, stream_tags, tag_rows)
-            for chunk in _chunks(seen):
-                conn.execute(update(stream_papers).where(stream_papers.c.pk.in_(chunk))
-                             .values(last_seen=now))
+            _touch(conn, seen, now)
             if rows:
                 _bump(conn, now)
         return counts
@@ -280,16 +296,17 @@ class StreamStore:
                   ) -> dict[str, tuple[int, int, set[str]]]:
         """``{paper id: (latest pk, latest version, digests of all its versions)}``."""
         out: dict[str, tuple[int, int, set[str]]] = {}
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for chunk in _chunks(list(ids)):
-            query = (select(stream_papers.c.paper_id, stream_papers.c.pk,
-                            stream_papers.c.version, stream_papers.c.digest,
-                            stream_papers.c.latest)
-                     .where(stream_papers.c.paper_id.in_(chunk)))
-            for r in conn.execute(query):
-                pk, version, digests = out.get(r.paper_id, (0, 0, set()))
-                digests.add(r.digest)
-                out[r.paper_id] = (r.pk, r.version, digests) if r.latest else (
-                    pk, version, digests)
+            # driver-level: on the ingest path this runs per batch, and SQLAlchemy's row and
+            # IN-list processing cost more than the query
+            rows = conn.exec_driver_sql(
+                "SELECT paper_id, pk, version, digest, latest FROM stream_papers "
+                f"WHERE paper_id IN ({', '.join(mark for _ in chunk)})", tuple(chunk))
+            for paper_id, pk, version, digest, latest in rows:
+                _, _, digests = entry = out.get(paper_id, (0, 0, set()))
+                digests.add(digest)
+                out[paper_id] = (pk, version, digests) if latest else entry
         return out
 
     # -- reading for retag ---------------------------------------------------------------
@@ -464,6 +481,12 @@ def _delete_tags(conn: Connection, pks: Sequence[int], previous: bool = False,
     for table in tables:
         for chunk in _chunks(list(pks)):
             conn.execute(table.delete().where(table.c.paper_pk.in_(chunk)))
+
+
+def _touch(conn: Connection, pks: Sequence[int], now: datetime) -> None:
+    for chunk in _chunks(list(pks)):
+        conn.execute(update(stream_papers).where(stream_papers.c.pk.in_(chunk))
+                     .values(last_seen=now))
 
 
 def _bump(conn: Connection, now: datetime) -> None:

@@ -203,16 +203,14 @@ def theme_page(theme: str) -> Response:
 
 
 def _paper_html(entry: Entry, theme: str) -> str:
-    score = entry.scores.get(theme)
-    shown = "reviewer" if score is None else f"{score:.2f}"
     title = escape(entry.title or entry.paper_id)
     link = abs_url(entry.paper_id)
     heading = f'<a href="{escape(link)}">{title}</a>' if link else title
     phrases = entry.evidence.get(theme) or []
     marked = ", ".join(f"<mark>{escape(p)}</mark>" for p in phrases)
     evidence = f'<div class="ev">evidence: {marked}</div>' if phrases else ""
-    when = entry.date or entry.month or entry.first_seen.date().isoformat()
     return (f'<li data-id="{escape(entry.paper_id)}"><div class="ptitle">{heading}</div>'
-            f'<div class="muted"><span class="score">{shown}</span> {escape(entry.paper_id)}'
-            f" · {escape(when)}</div>{evidence}<details><summary>Abstract</summary>"
+            f'<div class="muted"><span class="score">{entry.score_text(theme)}</span> '
+            f"{escape(entry.paper_id)}"
+            f" · {escape(entry.when)}</div>{evidence}<details><summary>Abstract</summary>"
             f"<p>{escape(entry.abstract)}</p></details></li>")
