@@ -29,8 +29,13 @@ def add_evidence(store: StreamStore, tagger: Tagger, entries: Sequence[Entry]) -
     pairs = [(e.pk, t) for e in entries for t in e.scores if t in index]
     if not pairs:
         return
-    model_id = store.model_id(tagger.name, tagger.version)
-    found = store.evidence(pairs, model_id)
+    model_id: int | None = None
+    found: dict[tuple[int, str], list[str]] = {}
+    try:
+        model_id = store.model_id(tagger.name, tagger.version)
+        found = store.evidence(pairs, model_id)
+    except SQLAlchemyError as error:  # e.g. a read-only database: explain, keep nothing
+        log.warning("stored evidence not available (computed instead): %s", error)
     todo = [e for e in entries if any((e.pk, t) not in found for t in e.scores if t in index)]
     if todo:
         themes = [[index[t] for t in e.scores if t in index and (e.pk, t) not in found]
@@ -45,7 +50,8 @@ def add_evidence(store: StreamStore, tagger: Tagger, entries: Sequence[Entry]) -
                     item.text for item in items[:MAX_PHRASES]]
         found.update(new)
         try:
-            store.save_evidence(new, model_id)
+            if model_id is not None:
+                store.save_evidence(new, model_id)
         except SQLAlchemyError as error:
             log.warning("evidence not kept (shown all the same): %s", error)
     for entry in entries:

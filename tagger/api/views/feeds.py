@@ -106,7 +106,7 @@ def _feed_from(store: StreamStore, tagger: Tagger, args: dict, themes: list[str]
     add_evidence(store, tagger, entries)
     root = request.host_url.rstrip("/")
     labels = {t.id: t for t in tagger.taxonomy.themes}
-    body = build_feed(entries, labels, title, request.base_url, root + page_path, modified,
+    body = build_feed(entries, labels, title, request.url, root + page_path, modified,
                       f"The newest {args['n']} papers scoring at least "
                       f"{max(args['min_score'], 0.1):g}, tagged by {tagger.name} "
                       f"{tagger.version}, corrected by reviewers.")
