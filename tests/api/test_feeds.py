@@ -7,6 +7,7 @@ Chromium at phone width, with the digest's HTML."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,9 @@ def test_reviewers_corrections_change_the_feed(stream):
     assert undo.status_code == 200  # undoing the add takes the paper out again
     again = feedparser.parse(requests.get(url, timeout=60).content)
     assert feed_ids(again) == expected(stream, THEME, n=100, rejected={newest[0]})
+    listing = requests.get(stream.url("/themes"), timeout=60).text  # the counts agree
+    row = re.search(rf'<tr data-theme="{THEME}">.*?<td class="num">(\d+)</td>', listing)
+    assert row and int(row.group(1)) == len(expected(stream, THEME, n=1000)) - 1
     requests.post(stream.url("/v1/review/undo"), timeout=60, headers=auth)
 
 
