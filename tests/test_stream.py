@@ -216,8 +216,8 @@ def test_retag_compares_then_rescores_keeping_the_previous_tags(db_url, small_mo
 
 # --- the digest ------------------------------------------------------------------------
 
-def test_digest_is_deterministic_and_best_first(small_model, tmp_path):
-    db = str(tmp_path / "s.db")
+def test_digest_is_deterministic_and_best_first(db_url, small_model, tmp_path):  # noqa: F811
+    db = db_url
     records = papers(40)
     assert ingest(db, small_model, str(write_jsonl(tmp_path / "p.jsonl", records))
                   ).returncode == 0
@@ -246,6 +246,14 @@ def test_digest_is_deterministic_and_best_first(small_model, tmp_path):
     import html5lib
 
     html5lib.HTMLParser(strict=True).parse(outputs["html"])  # raises on any parse error
+    from datetime import UTC, datetime, timedelta
+
+    store = StreamStore.open(db)  # the /themes counts agree with the digest's sections
+    now = datetime.now(UTC)
+    counts = store.theme_counts(["time-series"], [now - timedelta(days=14),
+                                                  now - timedelta(days=7)])
+    store.close()
+    assert counts["time-series"] == [0, len(ts)]
     bad = tagger("digest", "--db", db, "--model", str(small_model), "--themes", "nope")
     assert bad.returncode == 2 and "unknown theme 'nope'" in bad.stderr
 
