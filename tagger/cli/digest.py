@@ -21,6 +21,7 @@ from tagger.cli.common import (
 FORMATS = ("markdown", "html", "text")  # kept in step with tagger.stream.digest.FORMATS
 _AGE = re.compile(r"^(\d+)\s*([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+SINCE_FORMS = "an age (12h, 1d, 2w), a date (2026-12-01) or an ISO time"  # --since, everywhere
 
 
 def parse_since(raw: str, now: datetime | None = None) -> datetime:
@@ -36,8 +37,8 @@ def parse_since(raw: str, now: datetime | None = None) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--since {raw!r}: expected an age (12h, 1d, 2w), a date "
-                           "(2026-12-01) or an ISO time", status=EXIT_USAGE) from None
+        raise CommandError(f"--since {raw!r}: expected {SINCE_FORMS}",
+                           status=EXIT_USAGE) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -50,8 +51,7 @@ def register(subparsers) -> None:
                         help="comma-separated theme ids (default: every theme; tagger themes "
                         "lists them)")
     parser.add_argument("--since", metavar="WHEN", default="1d",
-                        help="papers first stored since WHEN: an age (12h, 1d, 2w), a date "
-                        "or an ISO time (default 1d)")
+                        help=f"papers first stored since WHEN: {SINCE_FORMS} (default 1d)")
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="markdown",
                         help="markdown (default), html (one self-contained page) or text")
     parser.add_argument("-o", "--output", metavar="FILE",

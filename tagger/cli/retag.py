@@ -23,9 +23,10 @@ def register(subparsers) -> None:
         "retag", help="rescore the stored papers with the current model",
         description="Rescore every stored paper (its latest version) with the current model; "
         "the previous model's tags are kept for comparison.")
+    from tagger.cli.digest import SINCE_FORMS
+
     parser.add_argument("--since", metavar="WHEN", default=None,
-                        help="only papers first stored since WHEN: a date (2026-11-01), an "
-                        "ISO time, or an age (12h, 7d, 2w)")
+                        help=f"only papers first stored since WHEN: {SINCE_FORMS}")
     parser.add_argument("--dry-run", action="store_true",
                         help="only count how many papers would gain or lose each theme")
     add_stream_arguments(parser)
