@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from tagger import arxiv
 from tagger.records import Limits, parse_categories, record_problem
 
 if TYPE_CHECKING:
     import numpy as np
 
 STDIN = "-"
-FORMATS = ("jsonl", "csv", "text")
+FORMATS = ("jsonl", "csv", "text", "xml")
 
 # A plain-text line this long (in words) is an abstract; shorter lines are titles or headers.
 _ABSTRACT_MIN_WORDS = 40
@@ -47,6 +48,7 @@ class Document:
     categories: tuple[str, ...] = ()  # arXiv categories, e.g. ("cs.CL", "cs.LG")
     # how a labelled record was picked for labelling ("random", "automl:band", ...); "" unknown
     selection: str = ""
+    date: str = ""  # "YYYY-MM-DD" where the source says (arXiv listings, the Kaggle snapshot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,8 @@ def _raise(error: RecordError) -> None:
 
 def detect_format(path: str) -> str:
     """Format from the file name (``.jsonl``/``.ndjson``/``.json``, ``.csv``, ``.txt``/``.md``,
-    each optionally ``.gz``); stdin is JSON Lines."""
+    ``.xml``/``.atom``/``.rss`` for arXiv listings, each optionally ``.gz``); stdin is JSON
+    Lines."""
     if path == STDIN:
         return "jsonl"
     name = path.lower().removesuffix(".gz")
@@ -84,9 +87,11 @@ def detect_format(path: str) -> str:
         return "csv"
     if name.endswith((".txt", ".md", ".text")):
         return "text"
+    if name.endswith((".xml", ".atom", ".rss")):
+        return "xml"
     raise CorpusError(
-        f"{path}: cannot tell the format from the file name; use .jsonl, .csv or .txt "
-        "(optionally .gz)"
+        f"{path}: cannot tell the format from the file name; use .jsonl, .csv, .txt or "
+        ".xml (optionally .gz)"
     )
 
 
@@ -121,10 +126,12 @@ def _file_kind(mode: int) -> str:
 
 
 def _make_document(
-    fields: dict, source: str, line: int, labelled: bool, limits: Limits
+    fields: dict, source: str, line: int, labelled: bool, limits: Limits, date: str = ""
 ) -> Document | RecordError:
     """Build one record from its fields after :func:`tagger.records.record_problem` (the rules
-    shared with the API) has accepted them; a record without an id gets its line number."""
+    shared with the API) has accepted them; a record without an id gets its line number.
+    ``date`` comes from readers that know the layout (arXiv listings, the Kaggle snapshot),
+    never from a record's own ``date`` field, whose format nobody promised."""
     problem = record_problem(fields, limits)
     if problem:
         return RecordError(source, line, problem[1])
@@ -153,6 +160,7 @@ def _make_document(
         month=fields.get("month") or "",
         categories=parse_categories(fields.get("categories")),  # type: ignore[arg-type]
         selection=fields["selection"] if isinstance(fields.get("selection"), str) else "",
+        date=date,
     )
 
 
@@ -195,7 +203,11 @@ def _read_jsonl(
         if not isinstance(fields, dict):
             yield RecordError(source, line_number, "expected a JSON object")
             continue
-        yield _make_document(fields, source, line_number, labelled, limits)
+        date = ""
+        if arxiv.is_snapshot_record(fields):  # Kaggle's arXiv snapshot: month from v1
+            fields = arxiv.snapshot_fields(fields)
+            date = fields.pop("date", "")
+        yield _make_document(fields, source, line_number, labelled, limits, date)
 
 
 def _read_csv(
@@ -290,7 +302,20 @@ def _read_text(
         yield RecordError(source, pending_title[0], "title line with no abstract after it")
 
 
-_READERS = {"jsonl": _read_jsonl, "csv": _read_csv, "text": _read_text}
+def _read_xml(
+    stream: IO[bytes], source: str, labelled: bool, limits: Limits
+) -> Iterator[Document | RecordError]:
+    """An arXiv Atom / RSS listing saved to a file (:func:`tagger.arxiv.read_listing`); each
+    entry is checked by the same record rules, reported at the line its element starts on."""
+    try:
+        for line, fields in arxiv.read_listing(stream):
+            date = fields.pop("date", "")
+            yield _make_document(fields, source, line, labelled, limits, date)
+    except arxiv.ListingError as error:
+        yield RecordError(source, error.line, str(error))
+
+
+_READERS = {"jsonl": _read_jsonl, "csv": _read_csv, "text": _read_text, "xml": _read_xml}
 
 
 def read_documents(
@@ -311,8 +336,9 @@ def read_documents(
     fmt = fmt or detect_format(source)
     if fmt not in _READERS:
         raise CorpusError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if labelled and fmt == "text":
-        raise CorpusError(f"{source}: the plain-text format carries no tags; use JSON Lines or CSV")
+    if labelled and fmt in ("text", "xml"):
+        kind = "plain-text format" if fmt == "text" else "arXiv listing format"
+        raise CorpusError(f"{source}: the {kind} carries no tags; use JSON Lines or CSV")
     stream = open_binary(source)
     try:
         try:

@@ -350,14 +350,15 @@ def test_text_format_cannot_be_training_data(tmp_path):
 @pytest.mark.parametrize(("name", "fmt"), [
     ("a.jsonl", "jsonl"), ("a.ndjson", "jsonl"), ("A.JSON.GZ", "jsonl"), ("-", "jsonl"),
     ("a.csv", "csv"), ("a.tsv.gz", "csv"), ("a.txt", "text"), ("a.md", "text"),
+    ("cs.LG.xml", "xml"), ("a.atom.gz", "xml"), ("a.RSS", "xml"),
 ])
 def test_detect_format(name, fmt):
     assert detect_format(name) == fmt
 
 
 def test_unknown_extension_and_missing_file_are_corpus_errors(tmp_path):
-    with pytest.raises(CorpusError, match=r"papers\.xml: cannot tell the format"):
-        list(read_documents(tmp_path / "papers.xml"))
+    with pytest.raises(CorpusError, match=r"papers\.docx: cannot tell the format"):
+        list(read_documents(tmp_path / "papers.docx"))
     with pytest.raises(CorpusError, match=r"missing\.jsonl: cannot open"):
         list(read_documents(tmp_path / "missing.jsonl"))
     with pytest.raises(CorpusError, match="unknown format"):

@@ -55,9 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     holder.load_initial()
     attach(app, AppState(settings=settings, holder=holder, review=load_settings()))
 
-    from tagger.api.views import admin, docs, feedback, ops, review, tagging
+    from tagger.api.views import admin, docs, feedback, feeds, ops, review, tagging
 
-    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp, feedback.bp):
+    for blueprint in (tagging.bp, admin.bp, ops.bp, docs.bp, review.bp, feedback.bp, feeds.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.before_request(_before)

@@ -33,7 +33,8 @@ def build_spec(config: ApiConfig, review: bool = False,
                theme_ids: Sequence[str] = ()) -> dict:
     """The document lists only the routes this configuration enables: the admin route
     needs ``TAGGER_ADMIN_TOKEN``, the review routes reviewer tokens (``review``).
-    ``theme_ids`` (the loaded model's taxonomy) become the enum of the feedback lists."""
+    ``theme_ids`` (the served model's taxonomy) become the enum of the feedback lists and of
+    the feed routes' theme parameters."""
     spec = APISpec(
         title="tagger API",
         version=__version__,
@@ -99,6 +100,7 @@ def build_spec(config: ApiConfig, review: bool = False,
         "summary": "Prometheus metrics (text exposition format)", "operationId": "metrics",
         "responses": {"200": {"description": "Prometheus text",
                               "content": {"text/plain": {"schema": {"type": "string"}}}}}}})
+    _feed_paths(spec, tuple(theme_ids))
     if config.admin_token:
         _admin_paths(spec)
     if review:
@@ -124,6 +126,59 @@ def add_feedback_rules(schema: dict, theme_ids: list[str]) -> None:
         lists.update(uniqueItems=True, maxItems=cap)
     schema["anyOf"] = [{"required": [key], "properties": {key: {"minItems": 1}}}
                        for key in DECISIONS]
+
+
+def _feed_paths(spec: APISpec, theme_ids: tuple[str, ...]) -> None:
+    """The paper stream's Atom feeds and theme pages (tagger.api.views.feeds)."""
+    from tagger.api.views import feeds
+
+    theme = {"type": "string", **({"enum": list(theme_ids)} if theme_ids else {})}
+    query = [
+        {"name": "n", "in": "query", "required": False,
+         "description": "How many papers, newest first.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": feeds.MAX_ENTRIES,
+                    "default": feeds.DEFAULT_ENTRIES}},
+        {"name": "min_score", "in": "query", "required": False,
+         "description": "Lowest score shown (0.5 is the decision point). Scores below 0.1 "
+                        "are not stored, so a lower value acts as 0.1. Papers a reviewer "
+                        "accepted or added are shown whatever their score, papers a reviewer "
+                        "rejected for a theme never.",
+         "schema": {"type": "number", "minimum": 0, "maximum": 1, "default": feeds.TAGGED}},
+        {"name": "If-None-Match", "in": "header", "required": False,
+         "description": "An ETag from an earlier answer: 304 when the feed is unchanged.",
+         "schema": {"type": "string"}},
+    ]
+    atom = {"description": "An Atom 1.0 feed (ETag, Last-Modified, Cache-Control)",
+            "content": {"application/atom+xml": {"schema": {"type": "string"}}}}
+    unchanged = {"description": "Not modified since the If-None-Match / If-Modified-Since "
+                                "given (no body)"}
+    errors = {"422": _error("n or min_score out of range, or an unknown theme in themes"),
+              "503": _error("No model loaded, or the database is not available")}
+    spec.path("/v1/themes/{theme}/feed.atom", operations={"get": {
+        "summary": "Atom feed of one theme: its newest papers with scores and evidence",
+        "operationId": "themeFeed",
+        "parameters": [{"name": "theme", "in": "path", "required": True, "schema": theme},
+                       *query],
+        "responses": {"200": atom, "304": unchanged, "404": _error("No such theme"),
+                      **errors}}})
+    spec.path("/v1/feed.atom", operations={"get": {
+        "summary": "Atom feed of several themes (default: all), newest papers first",
+        "operationId": "feed",
+        "parameters": [{"name": "themes", "in": "query", "required": False,
+                        "style": "form", "explode": False,
+                        "description": "Comma-separated theme ids (default: every theme).",
+                        "schema": {"type": "array", "minItems": 1, "items": theme}},
+                       *query],
+        "responses": {"200": atom, "304": unchanged, **errors}}})
+    page = {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    spec.path("/themes", operations={"get": {
+        "summary": "Page: every theme with its papers this week and last week, and its feed",
+        "operationId": "themesPage", "responses": {"200": page, "503": errors["503"]}}})
+    spec.path("/themes/{theme}", operations={"get": {
+        "summary": "Page: the newest papers of one theme",
+        "operationId": "themePage",
+        "parameters": [{"name": "theme", "in": "path", "required": True, "schema": theme}],
+        "responses": {"200": page, "404": _error("No such theme"), "503": errors["503"]}}})
 
 
 def _admin_paths(spec: APISpec) -> None:

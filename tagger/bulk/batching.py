@@ -44,7 +44,20 @@ def read_records(
 ) -> Iterator[tuple[str, Record]]:
     """``(source, record)`` for every good record of every input, in order; bad records and
     unreadable inputs go to ``on_error`` and the stream goes on. ``fmt`` forces the format;
-    otherwise stdin is sniffed (JSON Lines when it starts with ``{``, else plain text)."""
+    otherwise stdin is sniffed (JSON Lines when it starts with ``{``, an arXiv listing when
+    it starts with ``<``, else plain text)."""
+    for path, doc in read_inputs(inputs, on_error, limits, fmt):
+        yield path, (doc.id, doc.title, doc.abstract)
+
+
+def read_inputs(
+    inputs: Iterable[str],
+    on_error: Callable[[RecordError | CorpusError], None],
+    limits: Limits | None = None,
+    fmt: str | None = None,
+) -> Iterator[tuple[str, Document]]:
+    """:func:`read_records` with whole :class:`Document` records (month, date, categories
+    too), for the paper stream, which stores them."""
     for path in expand_inputs(inputs):
         if isinstance(path, CorpusError):
             on_error(path)
@@ -52,19 +65,22 @@ def read_records(
         try:
             path_fmt = fmt or (stdin_format() if path == STDIN else None)
             for doc in read_documents(path, on_error=on_error, fmt=path_fmt, limits=limits):
-                yield path, (doc.id, doc.title, doc.abstract)
+                yield path, doc
         except CorpusError as error:
             on_error(error)
 
 
 def stdin_format() -> str:
-    """``jsonl`` when stdin's first non-blank byte is ``{``, else ``text`` (an abstract pasted
-    or piped in). Peeks without consuming, so the reader still sees every byte."""
+    """``jsonl`` when stdin's first non-blank byte is ``{``, ``xml`` (an arXiv listing) when
+    it is ``<``, else ``text`` (an abstract pasted or piped in). Peeks without consuming, so
+    the reader still sees every byte."""
     stream = sys.stdin.buffer
     peek = getattr(stream, "peek", None)
     if peek is None:
         return "jsonl"
     head = peek(1 << 16)[: 1 << 16].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        return "xml"
     return "jsonl" if not head or head[:1] == b"{" else "text"
 
 

@@ -52,3 +52,20 @@ def _csv_line(cells: Sequence[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ScoreRows:
+    """Not text: each result as its ``(theme, score)`` pairs at or above ``floor``, for the
+    paper stream's compact tag rows (``tagger ingest``, ``tagger retag``). Needs the
+    ``all_scores`` results; runs in the workers, so the parent only stores."""
+
+    floor: float
+
+    def header(self) -> str:
+        return ""
+
+    def format(self, results: Sequence[dict]) -> list[tuple[tuple[str, float], ...]]:
+        floor = self.floor
+        return [tuple((theme, score) for theme, score in result["scores"].items()
+                      if score >= floor) for result in results]

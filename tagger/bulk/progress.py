@@ -11,8 +11,10 @@ from typing import TextIO
 
 class Progress:
     def __init__(self, stream: TextIO | None = None, quiet: bool = False,
-                 total: int | None = None, interval: float = 10.0, tty: bool | None = None):
+                 total: int | None = None, interval: float = 10.0, tty: bool | None = None,
+                 line: str = "tagger tag: {count} records tagged"):
         self.stream = stream or sys.stderr
+        self.line = line  # the periodic line, the rate appended
         self.quiet = quiet
         self.interval = interval
         self.count = 0
@@ -42,7 +44,7 @@ class Progress:
             return
         if not self.quiet and now - self.last_log >= self.interval:
             self.last_log = now
-            print(f"tagger tag: {self.count} records tagged{self.rate_text(now)}",
+            print(self.line.format(count=self.count) + self.rate_text(now),
                   file=self.stream, flush=True)
 
     def rate_text(self, now: float | None = None) -> str:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tagger.artifact import MANIFEST_FILE, ModelError, verify_model_dir
 from tagger.bulk import scoring
-from tagger.bulk.batching import Record, batched, count_lines, read_records
+from tagger.bulk.batching import Batch, Record, batched, count_lines, read_records
 from tagger.bulk.formats import Formatter
 from tagger.bulk.progress import Progress
 from tagger.bulk.resume import ResumeOutput, SkipDone
@@ -72,7 +73,9 @@ class Summary:
     engine: str = ""
 
 
-def _theme_ids(model_dir: Path) -> tuple[str, ...]:
+def model_theme_ids(model_dir: Path) -> tuple[str, ...]:
+    """The theme ids of a model directory's taxonomy, from its verified manifest (the model
+    itself is not loaded)."""
     manifest = verify_model_dir(model_dir)
     try:
         return tuple(Taxonomy.from_dict(manifest.get("taxonomy", {}), source=str(model_dir)).ids)
@@ -123,18 +126,11 @@ def run_bulk(job: BulkJob, stderr: TextIO | None = None) -> Summary:
     stderr = stderr or sys.stderr
     check_output_path(job.output, resume=job.resume)
     inputs = job.inputs or [STDIN]
-    formatter = Formatter(job.fmt, _theme_ids(Path(job.model_dir)), job.all_scores)
+    formatter = Formatter(job.fmt, model_theme_ids(Path(job.model_dir)), job.all_scores)
     options = ScoreOptions(formatter, explain=job.explain, all_scores=job.all_scores)
     summary = Summary()
-    progress: Progress | None = None
-
-    def say(text: str) -> None:
-        if progress is not None:
-            progress.message(text)
-        else:
-            print(text, file=stderr, flush=True)
-
-    digest = ErrorDigest(say, show=job.show_errors)
+    console = Console(stderr)
+    digest = ErrorDigest(console.say, show=job.show_errors)
 
     def on_error(error: RecordError | CorpusError) -> None:
         summary.skipped += 1
@@ -147,35 +143,67 @@ def run_bulk(job: BulkJob, stderr: TextIO | None = None) -> Summary:
     try:
         with _open_output(job, formatter) as (out, skip):
             plain = skip(records) if skip else (record for _, record in records)
-            batches = batched(plain, job.batch_size)
-            head = list(islice(batches, 2))  # a one-batch input is a small job
-            if not head:  # nothing to tag: no model to load
-                out.flush()
-                summary.resumed = skip.resumed if skip else 0
-                return summary
-            small = len(head) < 2
-            if wants_compiled(job, small):
-                options = replace(options, compiled=_compile_here(job, say))
-            engine = make_engine(job, options, small=small)
-            summary.engine = type(engine).__name__
-            show_bar = not (job.quiet or small) and stderr.isatty()
-            total = count_lines(inputs) if show_bar and job.documents is None else None
-            with engine:
-                # After the engine started: a pool forks, and tqdm starts a monitor thread.
-                progress = Progress(stderr, quiet=job.quiet or small, total=total,
-                                    interval=job.log_interval)
-                try:
-                    for count, text in engine.map(chain(head, batches)):
-                        _write(out, text, job.output)
-                        summary.tagged += count
-                        progress.update(count)
-                finally:
-                    progress.close()
-                    progress = None
+            total = (lambda: count_lines(inputs)) if job.documents is None else None
+            with closing(score_batches(job, options, batched(plain, job.batch_size),
+                                       console, total)) as scored:
+                for count, text in scored:
+                    _write(out, text, job.output)
+                    summary.tagged += count
+            summary.engine = console.engine
             summary.resumed = skip.resumed if skip else 0
     finally:
         digest.finish()
     return summary
+
+
+class Console:
+    """Where a run's messages go: through the progress bar while one is showing (a plain
+    print would break it), else straight to the stream."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.progress: Progress | None = None
+        self.engine = ""  # the engine's class name, once one started
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.message(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
+
+def score_batches(job: BulkJob, options: ScoreOptions, batches: Iterator[Batch],
+                  console: Console, total: Callable[[], int | None] | None = None,
+                  line: str = "tagger tag: {count} records tagged"
+                  ) -> Iterator[tuple[int, Any]]:
+    """Score ``batches`` on the engine ``job`` asks for and yield each batch's ``(count,
+    output)`` in input order, with progress on ``console``: the loop every bulk command
+    shares (``tagger tag``, ``tagger ingest``, ``tagger retag``). Nothing is loaded for an
+    empty input; one batch is scored in this process. ``total`` counts the records for a
+    progress bar's ETA (called only when a bar shows); ``line`` is the periodic progress
+    line without a terminal. Close the generator (``closing``)
+    so an error in the caller stops the engine at once."""
+    head = list(islice(batches, 2))  # a one-batch input is a small job
+    if not head:  # nothing to score: no model to load
+        return
+    small = len(head) < 2
+    if wants_compiled(job, small):
+        options = replace(options, compiled=_compile_here(job, console.say))
+    engine = make_engine(job, options, small=small)
+    console.engine = type(engine).__name__
+    show_bar = not (job.quiet or small) and console.stream.isatty()
+    count = total() if show_bar and total is not None else None
+    with engine:
+        # After the engine started: a pool forks, and tqdm starts a monitor thread.
+        console.progress = Progress(console.stream, quiet=job.quiet or small, total=count,
+                                    interval=job.log_interval, line=line)
+        try:
+            for done, output in engine.map(chain(head, batches)):
+                yield done, output
+                console.progress.update(done)
+        finally:
+            console.progress.close()
+            console.progress = None
 
 
 def _compile_here(job: BulkJob, say: Callable[[str], None]) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tagger.artifact import MANIFEST_FILE, load_model, verify_model_dir
 from tagger.bulk.batching import Batch, input_bytes, to_documents
-from tagger.bulk.formats import Formatter
+from tagger.bulk.formats import Formatter, ScoreRows
 from tagger.tagging import Tagger
 
 
@@ -21,14 +21,15 @@ from tagger.tagging import Tagger
 class ScoreOptions:
     """What a worker needs besides the model: the flags of ``tagger tag`` and the format."""
 
-    formatter: Formatter
+    formatter: Formatter | ScoreRows
     explain: bool = False
     all_scores: bool = False
     compiled: bool = False  # score through the compiled kernel (see compiled_scoring)
 
 
-def score_batch(tagger: Tagger, batch: Batch, options: ScoreOptions) -> tuple[int, str]:
-    """Tag one batch; return the number of records and the output text for them."""
+def score_batch(tagger: Tagger, batch: Batch, options: ScoreOptions) -> tuple[int, str | list]:
+    """Tag one batch; return the number of records and the output for them (text, or the
+    stream's score rows)."""
     results = tagger.tag(to_documents(batch), explain_tags=options.explain,
                          all_scores=options.all_scores)
     return len(results), options.formatter.format(results)

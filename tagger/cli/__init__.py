@@ -13,12 +13,15 @@ from collections.abc import Sequence
 
 from tagger import __version__
 from tagger.cli import (
+    digest,
     evaluate,
     info,
+    ingest,
     labels,
     publish,
     queue,
     report,
+    retag,
     serve,
     tag,
     themes,
@@ -35,6 +38,7 @@ from tagger.cli.common import (
 
 SUBCOMMANDS = [tag, train, evaluate, themes, info, serve, publish, weak_label, report]
 SUBCOMMANDS += [queue, labels]  # the review loop (issue 13)
+SUBCOMMANDS += [ingest, retag, digest]  # the paper stream (issue 24)
 
 
 class _OneLineCommands(argparse.HelpFormatter):

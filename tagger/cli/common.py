@@ -142,3 +142,51 @@ def env_int(name: str, default: int) -> int:
     if value < 1:
         raise CommandError(f"{name}={raw!r}: expected a positive integer", status=EXIT_USAGE)
     return value
+
+
+def add_stream_arguments(parser: argparse.ArgumentParser, scoring: bool = True) -> None:
+    """``--db`` for the paper-stream commands (``ingest``, ``retag``, ``digest``) and, with
+    ``scoring``, the model and bulk-engine flags they share with ``tagger tag``."""
+    from tagger.cli.labels import add_db_argument
+
+    add_db_argument(parser)
+    if not scoring:
+        return
+    from tagger.cli.tag import COMPILED_CHOICES, DEFAULT_BATCH_SIZE
+
+    add_model_argument(parser)
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="worker processes (default: all cores; one batch is scored "
+                        "in-process)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                        help="papers per batch, scored by one worker and stored in one "
+                        f"transaction (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--compiled", choices=COMPILED_CHOICES, default="auto",
+                        help="score through the compiled kernel (as tagger tag; auto: on "
+                        "for large inputs)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar or progress lines")
+
+
+def check_stream_arguments(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise CommandError("--batch-size must be at least 1", status=EXIT_USAGE)
+    if args.jobs is not None and args.jobs < 1:
+        raise CommandError("--jobs must be at least 1", status=EXIT_USAGE)
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """The stream commands' store and model failures as one-line errors (exit 1)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tagger.artifact import ModelError
+    from tagger.store import StoreError
+
+    try:
+        yield
+    except (StoreError, ModelError) as error:
+        raise CommandError(str(error)) from None
+    except SQLAlchemyError as error:  # the database went away or refused a write mid-run
+        reason = getattr(error, "orig", None) or error
+        raise CommandError(f"database error: {type(error).__name__}: {reason}") from None

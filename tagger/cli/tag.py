@@ -21,7 +21,7 @@ from tagger.cli.common import (
 
 # Kept in step with tagger.bulk (checked by tests/test_cli_files.py) without importing it.
 FORMATS = ("jsonl", "csv")
-INPUT_FORMATS = ("jsonl", "csv", "text")
+INPUT_FORMATS = ("jsonl", "csv", "text", "xml")
 ENGINES = ("local", "dask")
 COMPILED_CHOICES = ("auto", "on", "off")
 DEFAULT_BATCH_SIZE = 512
@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         "tag", help="tag abstracts from files or stdin",
         description="Tag abstracts, one output record per input record, in input order.")
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="JSON Lines, CSV or plain-text files, optionally .gz, or globs "
+                        help="JSON Lines, CSV, plain-text or arXiv Atom/RSS listing (.xml) files, "
+                        "optionally .gz, or globs "
                         "(quoted: 'data/*.jsonl.gz'); - or nothing for stdin (JSON Lines, or "
                         "plain text when it does not start with '{')")
     parser.add_argument("--text", metavar="ABSTRACT",
@@ -101,7 +102,8 @@ def _check(args) -> None:
         raise CommandError("--max-abstract-chars must be at least 1", status=EXIT_USAGE)
 
 
-def _limits(args):
+def limits_from_args(args):
+    """The record limits: `$TAGGER_MAX_ABSTRACT_CHARS`, then `--max-abstract-chars`."""
     from dataclasses import replace
 
     from tagger.records import LimitError, Limits
@@ -125,7 +127,7 @@ def run(args) -> int:
     from tagger.bulk.runner import BulkJob, documents_from_text, run_bulk
     from tagger.output import OutputError, describe_os_error
 
-    limits = _limits(args)
+    limits = limits_from_args(args)
     documents = None
     if args.text is not None:
         try:

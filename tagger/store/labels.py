@@ -265,6 +265,27 @@ class LabelStore:
 
     # -- derived views --------------------------------------------------------------------
 
+    def verdicts(self, themes: Iterable[str], connection=None) -> dict[str, dict[str, bool]]:
+        """``{theme: {paper id: True (accept or add) | False (reject)}}`` for ``themes``: the
+        decision in force per (paper, theme), by the same rule as :meth:`labels` (the latest
+        decision not undone). Read per theme through ``ix_decisions_theme``, so a feed does not
+        read every decision ever made; ``connection`` reuses the caller's."""
+        themes = list(dict.fromkeys(themes))
+        undone = select(decisions.c.undoes).where(decisions.c.undoes.is_not(None))
+        query = (select(decisions.c.paper_id, decisions.c.theme, decisions.c.action)
+                 .where(decisions.c.theme.in_(themes), decisions.c.action.in_(ACTIONS),
+                        decisions.c.seq.not_in(undone))
+                 .order_by(decisions.c.seq))
+        out: dict[str, dict[str, bool]] = {theme: {} for theme in themes}
+        if connection is None:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        else:
+            rows = connection.execute(query).all()
+        for paper_id, theme, action in rows:  # in seq order: the later decision wins
+            out[theme][paper_id] = action in POSITIVE
+        return out
+
     def current_labels(self, paper_id: str) -> set[str] | None:
         """The paper's themes by last decision wins; None if nobody reviewed it."""
         labels = self.labels(paper_id)

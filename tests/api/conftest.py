@@ -193,8 +193,9 @@ def api_server(small_model, tmp_path_factory) -> Iterator[Server]:
     """The shared server: 2 workers, admin token, small limits (``LIMITS``)."""
     root = tmp_path_factory.mktemp("api")
     link = switchable_model(small_model, root / "models")
-    with serve_api(link, root, workers=2,
-                   env={"TAGGER_ADMIN_TOKEN": ADMIN_TOKEN, **LIMITS}) as server:
+    with serve_api(link, root, workers=2,  # the feeds' database: here, not in $HOME
+                   env={"TAGGER_ADMIN_TOKEN": ADMIN_TOKEN, "TAGGER_DATA_DIR": str(root),
+                        **LIMITS}) as server:
         yield server
 
 

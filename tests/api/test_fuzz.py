@@ -29,6 +29,8 @@ FUZZ_SETTINGS = settings(max_examples=40, deadline=None, database=None,
 OPERATIONS = [
     ("POST", "/v1/tag"), ("POST", "/v1/tag/batch"), ("GET", "/v1/themes"), ("GET", "/v1/model"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("POST", "/v1/admin/reload"),
+    ("GET", "/v1/themes/{theme}/feed.atom"), ("GET", "/v1/feed.atom"), ("GET", "/themes"),
+    ("GET", "/themes/{theme}"),
 ]
 
 

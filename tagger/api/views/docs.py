@@ -16,10 +16,10 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app
 
-from tagger.api.context import holder_of, review_of
+from tagger.api.context import review_of
 from tagger.api.errors import ApiError
 from tagger.api.openapi import build_spec
-from tagger.api.views.common import json_response, settings
+from tagger.api.views.common import current_tagger, json_response, settings
 
 bp = Blueprint("docs", __name__)
 SWAGGER_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js")
@@ -29,21 +29,25 @@ def _review_enabled() -> bool:
     return review_of(current_app).enabled
 
 
+def _theme_ids() -> tuple[str, ...]:
+    """The served model's theme ids (the feed routes' enum); the packaged taxonomy's while no
+    model is loaded."""
+    try:
+        return tuple(current_tagger().taxonomy.ids)
+    except ApiError:
+        from tagger.taxonomy import load_taxonomy
+
+        return tuple(load_taxonomy().ids)
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The document for this configuration and the loaded model's themes (feedback names
-    themes by id: the enum follows a reload that changes the taxonomy)."""
-    return json_response(_spec(settings(), _review_enabled(), _themes()))
-
-
-def _themes() -> tuple[str, ...]:
-    tagger = holder_of(current_app).tagger
-    return tuple(tagger.taxonomy.ids) if tagger is not None else ()
+    return json_response(_spec(settings(), _review_enabled(), _theme_ids()))
 
 
 @cache
-def _spec(config, review: bool, themes: tuple[str, ...]) -> dict:
-    return build_spec(config, review=review, theme_ids=themes)
+def _spec(config, review: bool, theme_ids: tuple[str, ...] = ()) -> dict:
+    return build_spec(config, review=review, theme_ids=theme_ids)
 
 
 @cache
@@ -89,7 +93,8 @@ def swagger_asset(name: str) -> Response:
 
 @bp.get("/docs")
 def docs() -> Response:
-    return Response(_docs_html(settings(), _review_enabled(), _themes()), mimetype="text/html")
+    return Response(_docs_html(settings(), _review_enabled(), _theme_ids()),
+                    mimetype="text/html")
 
 
 def _schema_html(schema: dict) -> str:
@@ -147,8 +152,8 @@ def _field_type(prop: dict) -> str:
 
 
 @cache
-def _docs_html(config, review: bool, themes: tuple[str, ...]) -> str:
-    spec = _spec(config, review, themes)
+def _docs_html(config, review: bool, theme_ids: tuple[str, ...] = ()) -> str:
+    spec = _spec(config, review, theme_ids)
     info = spec["info"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -166,7 +171,8 @@ def _docs_html(config, review: bool, themes: tuple[str, ...]) -> str:
         "<link rel='stylesheet' href='/docs/assets/swagger-ui.css'></head><body>",
         "<header class='site'><a class='brand' href='/'>tagger</a><nav>"
         "<a href='/'>Try it</a>" + ("<a href='/review'>Review</a>" if review else "")
-        + "<a href='/docs' aria-current='page'>API docs</a></nav></header>",
+        + "<a href='/themes'>Themes</a><a href='/docs' aria-current='page'>API docs</a></nav>"
+        "</header>",
         f"<main id='reference'><h1>{escape(info['title'])} <small class='muted'>"
         f"{escape(info['version'])}</small></h1>",
         f"<p>{escape(info.get('description', ''))}</p>",
