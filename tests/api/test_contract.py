@@ -63,7 +63,7 @@ def test_schemathesis_finds_no_failure_in_any_operation(contract_server, contrac
     assert contract_run.returncode == 0, output[-6000:]
     spec = requests.get(contract_server.url("/openapi.json"), timeout=30).json()
     operations = sum(len(methods) for methods in spec["paths"].values())
-    assert operations == 14, sorted(spec["paths"])  # admin and review routes are in the run
+    assert operations == 18, sorted(spec["paths"])  # admin, review and feed routes are in the run
     assert re.search(rf"Selected: {operations}/{operations}\s+Tested: {operations}", output), \
         output[-3000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", output)
