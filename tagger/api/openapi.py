@@ -130,20 +130,20 @@ def add_feedback_rules(schema: dict, theme_ids: list[str]) -> None:
 
 def _feed_paths(spec: APISpec, theme_ids: tuple[str, ...]) -> None:
     """The paper stream's Atom feeds and theme pages (tagger.api.views.feeds)."""
-    from tagger.api.views import feeds
+    from tagger.stream.store import TAGGED
 
     theme = {"type": "string", **({"enum": list(theme_ids)} if theme_ids else {})}
     query = [
         {"name": "n", "in": "query", "required": False,
          "description": "How many papers, newest first.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": feeds.MAX_ENTRIES,
-                    "default": feeds.DEFAULT_ENTRIES}},
+         "schema": {"type": "integer", "minimum": 1, "maximum": schemas.MAX_FEED_ENTRIES,
+                    "default": schemas.DEFAULT_FEED_ENTRIES}},
         {"name": "min_score", "in": "query", "required": False,
          "description": "Lowest score shown (0.5 is the decision point). Scores below 0.1 "
                         "are not stored, so a lower value acts as 0.1. Papers a reviewer "
                         "accepted or added are shown whatever their score, papers a reviewer "
                         "rejected for a theme never.",
-         "schema": {"type": "number", "minimum": 0, "maximum": 1, "default": feeds.TAGGED}},
+         "schema": {"type": "number", "minimum": 0, "maximum": 1, "default": TAGGED}},
         {"name": "If-None-Match", "in": "header", "required": False,
          "description": "An ETag from an earlier answer: 304 when the feed is unchanged.",
          "schema": {"type": "string"}},

@@ -291,3 +291,8 @@ class LabelRecordSchema(Schema):
     reviewers = fields.Integer(required=True, metadata={"description": "How many reviewers "
                                "decided on this paper (a count, never names)."})
     last_reviewed = fields.String(required=True)
+
+# Entries of one Atom feed answer (the feed routes' ``n``): bounds shared by the view and the
+# OpenAPI document.
+MAX_FEED_ENTRIES = 100
+DEFAULT_FEED_ENTRIES = 30

@@ -101,24 +101,8 @@ class LabelStore:
         docs = list(documents)
         if not docs:
             return 0
-        new = 0
         with write_transaction(self.engine) as conn:
-            ids = [d.id for d in docs]
-            known: set[str] = set()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                known |= set(conn.scalars(select(papers.c.id).where(papers.c.id.in_(chunk))))
-            rows, seen = [], set()
-            for d in docs:
-                if d.id in known or d.id in seen:
-                    continue
-                seen.add(d.id)
-                rows.append({"id": d.id, "title": d.title or "", "abstract": d.abstract,
-                             "source": getattr(d, "source", "") or source, "queued": queued,
-                             "added_at": _now()})
-            if rows:
-                conn.execute(insert(papers), rows)
-                new = len(rows)
+            new, known = self._insert_new_papers(conn, docs, source, queued=queued)
             if queued and known:
                 conn.execute(papers.update().where(papers.c.id.in_(list(known)))
                              .values(queued=True))
@@ -208,14 +192,18 @@ class LabelStore:
                 for t, _a in changed:
                     last[(doc.id, t)] = t in tags
             with write_transaction(self.engine) as conn:
-                new += self._insert_new_papers(conn, chunk, source)
+                new += self._insert_new_papers(conn, chunk, source, own_source=False)[0]
                 if rows:
                     conn.execute(insert(decisions), rows)
             appended += len(rows)
         return ImportResult(new, appended, unchanged)
 
-    def _insert_new_papers(self, conn, docs: Sequence[Document], source: str) -> int:
-        """Insert, unqueued, the papers of ``docs`` not stored yet; returns how many."""
+    def _insert_new_papers(self, conn, docs: Sequence[Document | Paper], source: str,
+                           queued: bool = False,
+                           own_source: bool = True) -> tuple[int, set[str]]:
+        """Insert the papers of ``docs`` not stored yet (each stored text is never
+        overwritten); returns how many were new and the ids that were already stored. A paper's
+        source is its own (``own_source``), else ``source``."""
         ids = list({d.id for d in docs})
         known: set[str] = set()
         for start in range(0, len(ids), 500):
@@ -226,11 +214,12 @@ class LabelStore:
             if d.id in known or d.id in seen:
                 continue
             seen.add(d.id)
+            paper_source = (getattr(d, "source", "") if own_source else "") or source
             rows.append({"id": d.id, "title": d.title or "", "abstract": d.abstract,
-                         "source": source, "queued": False, "added_at": _now()})
+                         "source": paper_source, "queued": queued, "added_at": _now()})
         if rows:
             conn.execute(insert(papers), rows)
-        return len(rows)
+        return len(rows), known
 
     def undo_last(self, reviewer: str) -> Decision | None:
         """Cancel ``reviewer``'s latest decision that is still in force by appending an undo

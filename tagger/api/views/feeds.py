@@ -22,6 +22,8 @@ from flask import Blueprint, Response, request
 from marshmallow import Schema, fields, validate
 
 from tagger.api.errors import ApiError
+from tagger.api.schemas import DEFAULT_FEED_ENTRIES as DEFAULT_ENTRIES
+from tagger.api.schemas import MAX_FEED_ENTRIES as MAX_ENTRIES
 from tagger.api.views.common import current_tagger, load
 from tagger.api.views.docs import render_page
 from tagger.api.views.reviewers import review_settings
@@ -31,8 +33,6 @@ from tagger.tagging import Tagger
 
 bp = Blueprint("feeds", __name__)
 
-MAX_ENTRIES = 100
-DEFAULT_ENTRIES = 30
 PAGE_ENTRIES = 50
 CACHE_CONTROL = "public, max-age=300"  # feed readers poll; papers arrive once a day
 ATOM = "application/atom+xml; charset=utf-8"
