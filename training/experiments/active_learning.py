@@ -26,11 +26,9 @@ from tagger.corpus import Document, read_documents
 from tagger.review import strategies
 from tagger.review.queue import informativeness
 from tagger.taxonomy import load_taxonomy
+from training.experiments.designs import CORE_THEMES  # the simulation reports their F1 too
 
 REPO = Path(__file__).resolve().parents[2]
-# the themes readers follow most: the simulation reports their macro-F1 too
-CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
-               "time-series")
 LABELS = REPO.parent / "shared" / "corpus" / "labels"
 
 

@@ -36,7 +36,7 @@ from tagger.corpus import Document, read_documents
 from tagger.estimator import build_model
 from tagger.fields import UnlabelledPapers
 from tagger.taxonomy import Taxonomy, load_taxonomy
-from tagger.training.fit import ExtraData, cross_validate, fields_of
+from tagger.training.fit import ExtraData, cross_validate, fields_of, joined
 from tagger.training.metrics import best_threshold_f1, label_matrix
 
 CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
@@ -145,13 +145,6 @@ def run_design(
     def as_extra(docs: list[Document], weight: float) -> ExtraData:
         return ExtraData(fields_of(docs), label_matrix([d.tags for d in docs], ids),
                          np.full(len(docs), weight))
-
-    def joined(parts: list[ExtraData]) -> ExtraData | None:
-        parts = [part for part in parts if len(part.Y)]
-        if not parts:
-            return None
-        return ExtraData(np.vstack([p.X for p in parts]), np.vstack([p.Y for p in parts]),
-                         np.concatenate([p.weights for p in parts]))
 
     silver_extra = [as_extra(silver, silver_weight)] if silver else []
     if "arxiv" in protocols:

@@ -43,12 +43,11 @@ from tagger.training.metrics import (
     label_matrix,
     multilabel_report,
 )
+from training.experiments.designs import CORE_THEMES, design_summary, threshold_ceiling
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = ROOT.parent / "shared"
 CATEGORIES = ROOT / "tagger" / "data" / "category_representation.npz"
-CORE_THEMES = ("autoregressive-models", "state-space-models", "automl", "causal-discovery",
-               "time-series")
 # the feed labels of this month on are the time split's test set
 TIME_SPLIT_START = "2026-01"
 # The taxonomy every design starts from: the packaged one of v5, frozen here so that rows stay
@@ -221,20 +220,13 @@ def build(design: Design, taxonomy: Taxonomy, seed: int):
 
 
 def summary(Y: np.ndarray, S: np.ndarray, ids: Sequence[str]) -> dict:
+    """The design tables' figures (:func:`design_summary`) of scores ``S`` against ``Y``, with
+    the calibration error, the core themes' threshold ceiling and each theme's recall."""
     report = multilabel_report(Y, S >= 0.5, ids)
-    core = [report["per_theme"][t]["f1"] or 0.0 for t in CORE_THEMES]
-    ceiling = [best_threshold_f1(Y[:, ids.index(t)], S[:, ids.index(t)])[0] for t in CORE_THEMES]
-    return {
-        "n": int(len(Y)),
-        "micro_f1": report["micro_f1"],
-        "macro_f1": report["macro_f1"],
-        "core_macro_f1": round(float(np.mean(core)), 4),
-        "no_theme_fpr": report["no_theme_false_positive_rate"],
-        "ece": calibration_report(Y, S, ids)["ece"],
-        "core_ceiling": round(float(np.mean(ceiling)), 4),
-        "per_theme_f1": {t: r["f1"] for t, r in report["per_theme"].items()},
-        "per_theme_recall": {t: r["recall"] for t, r in report["per_theme"].items()},
-    }
+    return {"n": int(len(Y)), **design_summary(report),
+            "ece": calibration_report(Y, S, ids)["ece"],
+            "core_ceiling": threshold_ceiling(Y, S, list(ids))["core_macro_f1"],
+            "per_theme_recall": {t: r["recall"] for t, r in report["per_theme"].items()}}
 
 
 def _extra(docs: Sequence[Document], weights: np.ndarray, ids: Sequence[str],
