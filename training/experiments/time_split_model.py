@@ -23,6 +23,7 @@ from tagger.training.fit import train_tagger
 
 ROOT = Path(__file__).resolve().parents[2]
 START = "2026-01"
+NO_THEME_SHARE = 0.55  # as make model: the arXiv stream's share of papers without a theme
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     representation = FeedRepresentation.load(ROOT / "tagger" / "data" /
                                              "category_representation.npz")
     tagger, facts = train_tagger(gold + past, load_taxonomy(), folds=0, seed=0,
-                                 unlabelled=unlabelled, representation=representation)
+                                 unlabelled=unlabelled, representation=representation,
+                                 no_theme_share=NO_THEME_SHARE)
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(tagger, args.out / "model", {
         "name": "time-split", "training_data": [
